@@ -1,0 +1,72 @@
+// Command devstack is `make run`: the Temporal dev server (state kept in
+// .data/temporal.db, Web UI on 8233), the sandbox for every upstream whose
+// URL is not set, the worker and the starter. Ctrl-C stops all of it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/carebridge/carebridge/internal/devstack"
+)
+
+func main() {
+	root, err := os.Getwd()
+	if err != nil {
+		fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	stack, err := devstack.Start(ctx, devstack.Options{
+		RepoRoot:        root,
+		DataDir:         filepath.Join(root, ".data"),
+		TemporalPort:    7233,
+		UIPort:          8233,
+		StarterPort:     8080,
+		SandboxPort:     8099,
+		UseSandbox:      true,
+		KeepUpstreamEnv: true,
+		Logs:            os.Stdout,
+	})
+	if err != nil {
+		fail(err)
+	}
+	defer stack.Stop()
+
+	fmt.Printf(`
+carebridge is running.
+  API            %[1]s  (POST /api/alleviate/send)
+  Temporal UI    %[2]s
+  Temporal gRPC  %[3]s
+  Sandbox        %[4]s
+
+Send the reference's example lead:
+
+  curl -s -X POST %[1]s/api/alleviate/send \
+    -H 'Content-Type: application/json' \
+    -d '{"form_name":"vip_tlc_bunionectomy_ect","phone":"555-123-4567","name":"John Doe","email":"john.doe@example.com","instance_name":"ect"}'
+
+Ctrl-C stops everything.
+`, stack.StarterURL, stack.UIURL, stack.TemporalAddr, stack.SandboxURL)
+
+	exited := make(chan string, 1)
+	go func() { exited <- stack.Wait() }()
+	select {
+	case <-ctx.Done():
+		fmt.Println("\nstopping...")
+	case name := <-exited:
+		fmt.Fprintf(os.Stderr, "devstack: %s exited; stopping the rest\n", name)
+		stack.Stop()
+		os.Exit(1)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}

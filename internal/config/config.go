@@ -1,0 +1,133 @@
+// Package config reads carebridge's configuration from the environment. A
+// program collects every problem first and then stops with one line naming
+// them all, so a newcomer fixes the environment in one go.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	sdklog "go.temporal.io/sdk/log"
+)
+
+// Env reads variables and remembers what was missing or malformed.
+type Env struct {
+	lookup   func(string) (string, bool)
+	missing  []string
+	problems []string
+}
+
+// FromOS reads the process environment.
+func FromOS() *Env { return &Env{lookup: os.LookupEnv} }
+
+// FromMap reads a fixed environment (tests).
+func FromMap(m map[string]string) *Env {
+	return &Env{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+}
+
+// String returns the variable, or def when unset or empty.
+func (e *Env) String(name, def string) string {
+	if v, ok := e.lookup(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+// Required returns the variable and records it as missing when unset or empty.
+func (e *Env) Required(name string) string {
+	v := e.String(name, "")
+	if v == "" {
+		e.missing = append(e.missing, name)
+	}
+	return v
+}
+
+// Duration reads a Go duration ("20s", "1m30s").
+func (e *Env) Duration(name string, def time.Duration) time.Duration {
+	v := e.String(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		e.problems = append(e.problems, fmt.Sprintf("%s=%q is not a duration such as 20s", name, v))
+		return def
+	}
+	return d
+}
+
+// Err reports what was missing or malformed, in one line.
+func (e *Env) Err() error {
+	var parts []string
+	if len(e.missing) == 1 {
+		parts = append(parts, "missing required environment variable "+e.missing[0])
+	} else if len(e.missing) > 1 {
+		parts = append(parts, "missing required environment variables "+strings.Join(e.missing, ", "))
+	}
+	parts = append(parts, e.problems...)
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s", strings.Join(parts, "; "))
+}
+
+// Exit stops a program at start with its configuration problem.
+func Exit(program string, err error) {
+	fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
+	os.Exit(2)
+}
+
+// Temporal is how to reach Temporal.
+type Temporal struct {
+	TaskQueue string
+	Options   client.Options
+}
+
+// DefaultTaskQueue is the task queue of every carebridge workflow.
+const DefaultTaskQueue = "carebridge"
+
+// LoadTemporal reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+// TEMPORAL_TLS_* (the SDK's own environment conventions, through its
+// envconfig package, so Temporal Cloud and self-hosted clusters need no code
+// change) and CAREBRIDGE_TASK_QUEUE.
+func (e *Env) LoadTemporal(logger *slog.Logger) Temporal {
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
+		EnvLookup:         envLookup{e.lookup},
+	})
+	if err != nil {
+		e.problems = append(e.problems, "temporal client configuration: "+err.Error())
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = "127.0.0.1:7233"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	opts.Logger = sdklog.NewStructuredLogger(logger)
+	return Temporal{TaskQueue: e.String("CAREBRIDGE_TASK_QUEUE", DefaultTaskQueue), Options: opts}
+}
+
+type envLookup struct{ lookup func(string) (string, bool) }
+
+func (l envLookup) LookupEnv(k string) (string, bool) { return l.lookup(k) }
+
+func (l envLookup) Environ() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if v, ok := l.lookup(k); ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}
+
+// Logger is carebridge's JSON logger on stderr.
+func Logger(program string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("program", program)
+}

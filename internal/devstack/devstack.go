@@ -1,0 +1,363 @@
+// Package devstack starts carebridge's whole development stack as separate
+// processes, as an operator would run them: the Temporal dev server (the
+// pinned CLI of tools/go.mod), the sandbox, the worker and the starter.
+// `make run` and the integration tests both use it.
+package devstack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+)
+
+// Options configures a Stack. Zero ports pick free ones.
+type Options struct {
+	RepoRoot     string            // the carebridge checkout
+	DataDir      string            // Temporal's state file and the binaries live here
+	TemporalPort int               // gRPC frontend
+	UIPort       int               // Web UI; zero with Headless
+	Headless     bool              // no Web UI (tests)
+	StarterPort  int               // the starter's HTTP API
+	SandboxPort  int               // the sandbox's one listener
+	Env          map[string]string // extra environment for worker and starter
+	SandboxArgs  []string          // extra flags for the sandbox
+	UseSandbox   bool              // point upstreams at the sandbox
+	// KeepUpstreamEnv leaves an upstream whose URL is already in the
+	// environment (ALLEVIATE_BASE_URL, say) pointed there, with its own
+	// credentials; the sandbox serves the rest.
+	KeepUpstreamEnv bool
+	Logs            io.Writer // every process's output, prefixed; nil discards
+}
+
+// Stack is a running stack.
+type Stack struct {
+	opts         Options
+	bin          string // worker, starter and sandbox binaries
+	temporalPath string // the pinned temporal CLI, in Go's build cache
+	TemporalAddr string
+	UIURL        string
+	StarterURL   string
+	SandboxURL   string
+	env          []string
+
+	mu    sync.Mutex
+	procs map[string]*process
+}
+
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it has exited
+}
+
+// Start builds and starts everything and waits until each part answers.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("devstack: DataDir is required")
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &Stack{opts: opts, bin: filepath.Join(opts.DataDir, "bin"), procs: map[string]*process{}}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+	if err := s.build(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startTemporal(ctx); err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	if opts.UseSandbox {
+		sandboxEnv, err := s.startSandbox(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range sandboxEnv {
+			if !(opts.KeepUpstreamEnv && upstreamConfigured(k)) {
+				env[k] = v
+			}
+		}
+	}
+	for k, v := range opts.Env {
+		env[k] = v
+	}
+	starterPort := opts.StarterPort
+	if starterPort == 0 {
+		starterPort = freePort()
+	}
+	env["TEMPORAL_ADDRESS"] = s.TemporalAddr
+	env["CAREBRIDGE_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", starterPort)
+	s.StarterURL = fmt.Sprintf("http://127.0.0.1:%d", starterPort)
+	s.env = os.Environ()
+	for k, v := range env {
+		s.env = append(s.env, k+"="+v)
+	}
+	if err := s.StartWorker(); err != nil {
+		return nil, err
+	}
+	if err := s.StartStarter(ctx); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+// build compiles the three programs and the pinned temporal CLI. The CLI's
+// first build takes minutes; later ones come from Go's build cache.
+func (s *Stack) build(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(s.opts.RepoRoot, "tools", "go.mod")); err != nil {
+		return fmt.Errorf("devstack: %s is not a carebridge checkout: %w", s.opts.RepoRoot, err)
+	}
+	s.logf("devstack", "building worker, starter, sandbox and the temporal CLI (the CLI's first build takes a few minutes)")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", s.bin+string(os.PathSeparator), "./worker", "./starter", "./sandbox")
+	cmd.Dir = s.opts.RepoRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("devstack: go build: %v\n%s", err, out)
+	}
+	cmd = exec.CommandContext(ctx, "go", "-C", "tools", "tool", "-n", "temporal")
+	cmd.Dir = s.opts.RepoRoot
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("devstack: building the temporal CLI: %w", err)
+	}
+	s.temporalPath = strings.TrimSpace(string(out))
+	return nil
+}
+
+func (s *Stack) startTemporal(ctx context.Context) error {
+	port := s.opts.TemporalPort
+	if port == 0 {
+		port = freePort()
+	}
+	s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", port)
+	args := []string{"server", "start-dev",
+		"--ip", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--db-filename", filepath.Join(s.opts.DataDir, "temporal.db"),
+		"--log-level", "warn",
+	}
+	if s.opts.Headless {
+		args = append(args, "--headless")
+	} else {
+		ui := s.opts.UIPort
+		if ui == 0 {
+			ui = freePort()
+		}
+		args = append(args, "--ui-port", fmt.Sprint(ui))
+		s.UIURL = fmt.Sprintf("http://127.0.0.1:%d", ui)
+	}
+	if err := s.spawn("temporal", s.temporalPath, args, os.Environ(), nil); err != nil {
+		return err
+	}
+	return s.WaitTemporal(ctx, 60*time.Second)
+}
+
+// WaitTemporal waits until the dev server answers health checks.
+func (s *Stack) WaitTemporal(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := client.Dial(client.Options{HostPort: s.TemporalAddr, Logger: quietLogger{}})
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("devstack: temporal dev server not ready after %s: %w", limit, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// startSandbox starts the sandbox and reads the environment it prints.
+func (s *Stack) startSandbox(ctx context.Context) (map[string]string, error) {
+	port := s.opts.SandboxPort
+	if port == 0 {
+		port = freePort()
+	}
+	lines := make(chan string, 16)
+	args := append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port)}, s.opts.SandboxArgs...)
+	if err := s.spawn("sandbox", filepath.Join(s.bin, "sandbox"), args, os.Environ(), lines); err != nil {
+		return nil, err
+	}
+	s.SandboxURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := map[string]string{}
+	timeout := time.After(30 * time.Second)
+	for len(env) < 4 {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				return nil, errors.New("devstack: the sandbox exited at start")
+			}
+			if k, v, found := strings.Cut(line, "="); found && strings.ToUpper(k) == k {
+				env[k] = v
+			}
+		case <-timeout:
+			return nil, errors.New("devstack: the sandbox did not start within 30s")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return env, nil
+}
+
+// StartWorker starts (or restarts) the worker.
+func (s *Stack) StartWorker() error {
+	return s.spawn("worker", filepath.Join(s.bin, "worker"), nil, s.env, nil)
+}
+
+// StartStarter starts (or restarts) the starter and waits for /healthz.
+func (s *Stack) StartStarter(ctx context.Context) error {
+	if err := s.spawn("starter", filepath.Join(s.bin, "starter"), nil, s.env, nil); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.StarterURL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return errors.New("devstack: the starter did not answer /healthz within 30s")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Signal sends sig to one process (SIGKILL for a crash, SIGTERM for a stop)
+// and waits for it to exit.
+func (s *Stack) Signal(name string, sig syscall.Signal) {
+	s.mu.Lock()
+	p := s.procs[name]
+	delete(s.procs, name)
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// Stop stops every process: the starter first, Temporal last.
+func (s *Stack) Stop() {
+	for _, name := range []string{"starter", "worker", "sandbox", "temporal"} {
+		s.Signal(name, syscall.SIGTERM)
+	}
+}
+
+// Wait blocks until any process exits and names it.
+func (s *Stack) Wait() string {
+	s.mu.Lock()
+	exited := make(chan string, len(s.procs))
+	for name, p := range s.procs {
+		go func() { <-p.done; exited <- name }()
+	}
+	s.mu.Unlock()
+	return <-exited
+}
+
+func (s *Stack) spawn(name, path string, args, env []string, lines chan<- string) error {
+	cmd := exec.Command(path, args...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop its children with it
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("devstack: starting %s: %w", name, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		defer func() { _ = cmd.Wait() }()
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if lines != nil {
+				select {
+				case lines <- sc.Text():
+				default:
+				}
+			}
+			s.logf(name, "%s", sc.Text())
+		}
+		if lines != nil {
+			close(lines)
+		}
+	}()
+	s.mu.Lock()
+	s.procs[name] = p
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Stack) logf(name, format string, args ...any) {
+	if s.opts.Logs == nil {
+		return
+	}
+	fmt.Fprintf(s.opts.Logs, "%-8s | %s\n", name, fmt.Sprintf(format, args...))
+}
+
+// upstreamConfigured reports whether the environment already points the
+// upstream of a variable (ALLEVIATE_API_KEY: Alleviate) somewhere: a variable
+// with the same prefix ending in _URL is set.
+func upstreamConfigured(name string) bool {
+	prefix, _, _ := strings.Cut(name, "_")
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, prefix+"_") && strings.HasSuffix(k, "_URL") && v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// freePort asks the kernel for a port that is free now.
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}

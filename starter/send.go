@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/carebridge/carebridge/activities"
+	"github.com/carebridge/carebridge/clients/alleviate"
+	"github.com/carebridge/carebridge/workflows"
+)
+
+const (
+	sendIDPrefix       = "alleviate-send-"
+	sendBodyLimit      = 64 << 10
+	idempotencyKeySize = 255
+)
+
+// sendAPI serves POST /api/alleviate/send and GET /api/alleviate/send/{id}.
+type sendAPI struct {
+	temporal  client.Client
+	taskQueue string
+	wait      time.Duration // how long a caller waits for Alleviate's answer
+	log       *slog.Logger
+}
+
+func (a *sendAPI) routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/alleviate/send", a.send)
+	mux.HandleFunc("GET /api/alleviate/send/{id}", a.status)
+}
+
+// parseSendRequest validates a lead. Field errors name the field and never
+// echo its value, which is PHI.
+func parseSendRequest(body []byte) (workflows.SendRequest, map[string]string) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		return workflows.SendRequest{}, map[string]string{"body": "must be a JSON object"}
+	}
+	problems := map[string]string{}
+	field := func(name string) string {
+		v, ok := raw[name]
+		if !ok || string(v) == "null" {
+			return ""
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			problems[name] = "must be a string"
+			return ""
+		}
+		return strings.TrimSpace(s)
+	}
+	req := workflows.SendRequest{
+		FormName: field("form_name"),
+		Phone:    field("phone"),
+		Name:     field("name"),
+		Email:    field("email"),
+		Instance: field("instance_name"),
+	}
+	if req.Instance == "" {
+		if site := field("site_name"); site != "" {
+			req.Instance = site
+			delete(problems, "instance_name")
+		}
+	}
+	for name, value := range map[string]string{
+		"form_name": req.FormName, "phone": req.Phone, "name": req.Name, "email": req.Email,
+	} {
+		if value == "" && problems[name] == "" {
+			problems[name] = "required"
+		}
+	}
+	if req.Instance == "" && problems["instance_name"] == "" {
+		problems["instance_name"] = "required (or site_name)"
+	}
+	if req.Email != "" && !isEmail(req.Email) {
+		problems["email"] = "must be an e-mail address"
+	}
+	if len(problems) > 0 {
+		return workflows.SendRequest{}, problems
+	}
+	return req, nil
+}
+
+// isEmail accepts a bare address (no display name) with a dotted domain.
+func isEmail(s string) bool {
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Name != "" || addr.Address != s {
+		return false
+	}
+	_, domain, _ := strings.Cut(s, "@")
+	return strings.Contains(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+// sendWorkflowID names a send's run. With an Idempotency-Key it is derived
+// from the key (hashed: a caller may put anything in it), so the same key
+// finds the same run; never from the lead, which is PHI.
+func sendWorkflowID(idempotencyKey string) string {
+	if idempotencyKey == "" {
+		return sendIDPrefix + uuid.NewString()
+	}
+	sum := sha256.Sum256([]byte(idempotencyKey))
+	return sendIDPrefix + "key-" + hex.EncodeToString(sum[:16])
+}
+
+func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, sendBodyLimit)
+	if !ok {
+		return
+	}
+	req, problems := parseSendRequest(body)
+	if problems != nil {
+		writeError(w, http.StatusBadRequest, apiError{
+			Code: "invalid_request", Message: "the lead is incomplete or malformed", Fields: problems,
+		})
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > idempotencyKeySize {
+		writeError(w, http.StatusBadRequest, apiError{
+			Code: "invalid_request", Message: "Idempotency-Key is too long",
+			Fields: map[string]string{"Idempotency-Key": "at most 255 characters"},
+		})
+		return
+	}
+
+	id := sendWorkflowID(key)
+	run, err := a.temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: a.taskQueue,
+		// A key already used returns that run (running or finished) instead
+		// of starting another: Alleviate never sees the lead twice.
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.AlleviateSendName, req)
+	if err != nil {
+		a.log.Error("starting send failed", slog.String("workflow_id", id), slog.String("error", err.Error()))
+		writeError(w, http.StatusServiceUnavailable, apiError{
+			Code: "temporal_unavailable", Message: "the send could not be recorded; retry with the same Idempotency-Key",
+		})
+		return
+	}
+	w.Header().Set("X-Workflow-Id", id)
+
+	ctx, cancel := context.WithTimeout(r.Context(), a.wait)
+	defer cancel()
+	var answer alleviate.Answer
+	err = run.Get(ctx, &answer)
+	switch {
+	case err == nil:
+		writeAnswer(w, answer)
+	case ctx.Err() != nil:
+		writeJSON(w, http.StatusAccepted, map[string]string{
+			"workflow_id": id,
+			"status":      "running",
+			"status_url":  "/api/alleviate/send/" + id,
+		})
+	default:
+		status, e := sendFailure(err)
+		writeError(w, status, e)
+	}
+}
+
+// writeAnswer hands Alleviate's answer back unchanged.
+func writeAnswer(w http.ResponseWriter, answer alleviate.Answer) {
+	if answer.ContentType != "" {
+		w.Header().Set("Content-Type", answer.ContentType)
+	}
+	w.WriteHeader(answer.StatusCode)
+	_, _ = w.Write(answer.Body)
+}
+
+// sendFailure maps a failed send to its HTTP answer.
+func sendFailure(err error) (int, apiError) {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if appErr.Type() == activities.ErrTypePatientNotFound {
+			return http.StatusNotFound, apiError{
+				Code: "patient_not_found", Message: "Realtime has no patient with that e-mail on that instance",
+				Type: appErr.Type(),
+			}
+		}
+		return http.StatusBadGateway, apiError{Code: "upstream_failed", Message: appErr.Error(), Type: appErr.Type()}
+	}
+	var terminated *temporal.TerminatedError
+	var canceled *temporal.CanceledError
+	if errors.As(err, &terminated) || errors.As(err, &canceled) {
+		return http.StatusConflict, apiError{Code: "send_stopped", Message: "an operator stopped this send"}
+	}
+	return http.StatusBadGateway, apiError{Code: "send_failed", Message: "the send failed; see the workflow in the Temporal Web UI"}
+}
+
+type sendStatus struct {
+	WorkflowID string          `json:"workflow_id"`
+	Status     string          `json:"status"`
+	Answer     *answerView     `json:"answer,omitempty"`
+	Error      *apiError       `json:"error,omitempty"`
+	StartedAt  *time.Time      `json:"started_at,omitempty"`
+	ClosedAt   *time.Time      `json:"closed_at,omitempty"`
+}
+
+// answerView shows Alleviate's answer inside our JSON: its body inline when
+// it is JSON, as a string otherwise.
+type answerView struct {
+	StatusCode  int             `json:"status_code"`
+	ContentType string          `json:"content_type,omitempty"`
+	Body        json.RawMessage `json:"body"`
+}
+
+func viewAnswer(a alleviate.Answer) *answerView {
+	body := json.RawMessage(a.Body)
+	if !json.Valid(a.Body) {
+		quoted, _ := json.Marshal(string(a.Body))
+		body = quoted
+	}
+	return &answerView{StatusCode: a.StatusCode, ContentType: a.ContentType, Body: body}
+}
+
+func (a *sendAPI) status(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	notFound := apiError{Code: "send_not_found", Message: "no send has that workflow id"}
+	if !strings.HasPrefix(id, sendIDPrefix) {
+		writeError(w, http.StatusNotFound, notFound)
+		return
+	}
+	desc, err := a.temporal.DescribeWorkflowExecution(r.Context(), id, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		writeError(w, http.StatusNotFound, notFound)
+		return
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: "Temporal could not be reached"})
+		return
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	out := sendStatus{WorkflowID: id}
+	if t := info.GetStartTime(); t != nil {
+		st := t.AsTime()
+		out.StartedAt = &st
+	}
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		out.Status = "running"
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	if t := info.GetCloseTime(); t != nil {
+		ct := t.AsTime()
+		out.ClosedAt = &ct
+	}
+	var answer alleviate.Answer
+	if err := a.temporal.GetWorkflow(r.Context(), id, "").Get(r.Context(), &answer); err != nil {
+		_, e := sendFailure(err)
+		out.Status, out.Error = "failed", &e
+	} else {
+		out.Status, out.Answer = "completed", viewAnswer(answer)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
