@@ -1,0 +1,28 @@
+# carebridge: `make run` starts everything locally, `make test` is the suite CI runs.
+GO ?= go
+STATICCHECK = $(shell $(GO) -C tools tool -n staticcheck)
+
+.PHONY: run test lint unit tools
+
+## run: Temporal dev server, sandbox, worker and starter; Ctrl-C stops them.
+run:
+	@echo "Building (the pinned temporal CLI takes a few minutes the first time)..."
+	$(GO) run ./cmd/devstack
+
+## test: formatting, vet, staticcheck, then every test, integration included.
+test: lint
+	$(GO) test -count=1 -timeout 20m ./...
+
+## unit: the tests that need no Temporal server (seconds).
+unit:
+	$(GO) test -count=1 -short ./...
+
+lint:
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## tools: build the pinned temporal CLI and staticcheck (cached afterwards).
+tools:
+	$(GO) -C tools tool -n temporal >/dev/null
+	$(GO) -C tools tool -n staticcheck >/dev/null
