@@ -28,7 +28,7 @@ const (
 // classify turns a client error into the Temporal error that says whether
 // retrying can help. Messages name the upstream and the status, never a
 // body, URL or token.
-func classify(service string, err error) error {
+func classify(err error) error {
 	var status *upstream.StatusError
 	switch {
 	case err == nil:

@@ -60,7 +60,7 @@ type PatientQuery struct {
 func (s *Send) FetchRealtimeToken(ctx context.Context) (TokenStatus, error) {
 	_, until, fetched, err := s.tokens.get(ctx)
 	if err != nil {
-		return TokenStatus{}, classify("activepieces", err)
+		return TokenStatus{}, classify(err)
 	}
 	return TokenStatus{Fetched: fetched, ValidUntil: until}, nil
 }
@@ -74,7 +74,7 @@ func (s *Send) LookupRealtimePatient(ctx context.Context, q PatientQuery) (int64
 		subjects, err = s.findSubjects(ctx, q)
 	}
 	if err != nil {
-		return 0, classify("realtime", err)
+		return 0, classify(err)
 	}
 	if len(subjects) == 0 {
 		return 0, temporal.NewNonRetryableApplicationError(
@@ -99,7 +99,7 @@ func (s *Send) findSubjects(ctx context.Context, q PatientQuery) ([]realtime.Sub
 func (s *Send) PostAlleviateLead(ctx context.Context, lead alleviate.Lead) (alleviate.Answer, error) {
 	answer, err := s.alleviate.PostLead(ctx, lead)
 	if err != nil {
-		return alleviate.Answer{}, classify("alleviate", err)
+		return alleviate.Answer{}, classify(err)
 	}
 	return answer, nil
 }
