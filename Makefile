@@ -1,6 +1,6 @@
 # carebridge: `make run` starts everything locally, `make test` is the suite CI runs.
 GO ?= go
-STATICCHECK = $(shell $(GO) -C tools tool -n staticcheck)
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: run test lint unit tools
 
@@ -22,7 +22,6 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-## tools: build the pinned temporal CLI and staticcheck (cached afterwards).
+## tools: build the pinned temporal CLI (cached afterwards).
 tools:
 	$(GO) -C tools tool -n temporal >/dev/null
-	$(GO) -C tools tool -n staticcheck >/dev/null

@@ -133,9 +133,11 @@ func (s *Stack) build(ctx context.Context) error {
 	}
 	cmd = exec.CommandContext(ctx, "go", "-C", "tools", "tool", "-n", "temporal")
 	cmd.Dir = s.opts.RepoRoot
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("devstack: building the temporal CLI: %w", err)
+		return fmt.Errorf("devstack: building the temporal CLI: %v\n%s", err, stderr.String())
 	}
 	s.temporalPath = strings.TrimSpace(string(out))
 	return nil
@@ -219,6 +221,9 @@ func (s *Stack) startSandbox(ctx context.Context) (map[string]string, error) {
 	}
 	return env, nil
 }
+
+// Bin is the directory holding the worker, starter and sandbox binaries.
+func (s *Stack) Bin() string { return s.bin }
 
 // StartWorker starts (or restarts) the worker.
 func (s *Stack) StartWorker() error {

@@ -1,0 +1,87 @@
+// Package integration drives carebridge as a user would: the real Temporal
+// dev server, the sandbox, the worker and the starter as separate processes,
+// and nothing but HTTP (and Temporal's own API to read histories).
+package integration
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/carebridge/carebridge/internal/devstack"
+	"github.com/carebridge/carebridge/internal/fake"
+)
+
+// sendWait is CAREBRIDGE_SEND_WAIT for the suite: short, so the 202 path
+// is quick to reach.
+const sendWait = 4 * time.Second
+
+var (
+	stack    *devstack.Stack
+	temporal client.Client
+	sandbox  struct{ activepieces, realtime, alleviate fake.Control }
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if testing.Short() {
+		fmt.Println("integration: skipped with -short")
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	root, _ := filepath.Abs("..")
+	dir, err := os.MkdirTemp("", "carebridge-integration-")
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	logs, _ := os.Create(filepath.Join(dir, "stack.log"))
+
+	stack, err = devstack.Start(ctx, devstack.Options{
+		RepoRoot:   root,
+		DataDir:    dir,
+		Headless:   true,
+		UseSandbox: true,
+		Env:        map[string]string{"CAREBRIDGE_SEND_WAIT": sendWait.String()},
+		Logs:       logs,
+	})
+	if err != nil {
+		fmt.Println("integration: starting the stack:", err)
+		return 1
+	}
+	defer stack.Stop()
+	temporal, err = client.Dial(client.Options{HostPort: stack.TemporalAddr})
+	if err != nil {
+		fmt.Println("integration: dialing temporal:", err)
+		return 1
+	}
+	defer temporal.Close()
+	sandbox.activepieces = fake.Control{URL: stack.SandboxURL + "/activepieces"}
+	sandbox.realtime = fake.Control{URL: stack.SandboxURL + "/realtime"}
+	sandbox.alleviate = fake.Control{URL: stack.SandboxURL + "/alleviate"}
+
+	code := m.Run()
+	if code != 0 {
+		// Keep what the processes said for whoever reads the failure.
+		if b, err := os.ReadFile(filepath.Join(dir, "stack.log")); err == nil {
+			tail := b
+			if len(tail) > 20000 {
+				tail = tail[len(tail)-20000:]
+			}
+			fmt.Printf("---- stack log (tail) ----\n%s\n", tail)
+		}
+	}
+	return code
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/carebridge/carebridge/activities"
+	"github.com/carebridge/carebridge/workflows"
+)
+
+func TestParseSendRequest(t *testing.T) {
+	req, problems := parseSendRequest([]byte(`{"form_name":" f ","phone":"1","name":"N","email":"a@b.co","site_name":"ect","extra":1}`))
+	assert.Nil(t, problems)
+	assert.Equal(t, workflows.SendRequest{FormName: "f", Phone: "1", Name: "N", Email: "a@b.co", Instance: "ect"}, req)
+
+	req, problems = parseSendRequest([]byte(`{"form_name":"f","phone":"1","name":"N","email":"a@b.co","instance_name":"ect","site_name":"nyc"}`))
+	assert.Nil(t, problems)
+	assert.Equal(t, "ect", req.Instance, "instance_name wins over site_name")
+
+	_, problems = parseSendRequest([]byte(`{"form_name":"f","phone":"1","name":"N","email":"a@b.co","instance_name":3,"site_name":"nyc"}`))
+	assert.Nil(t, problems, "a usable site_name stands in for a malformed instance_name")
+}
+
+func TestIsEmail(t *testing.T) {
+	for s, want := range map[string]bool{
+		"john.doe@example.com":       true,
+		"john.doe+vip@example.co.uk": true,
+		"john.doe@localhost":         false,
+		"john.doe@example.":          false,
+		"John <john@example.com>":    false,
+		"john.doe.example.com":       false,
+		"@example.com":               false,
+	} {
+		assert.Equal(t, want, isEmail(s), s)
+	}
+}
+
+func TestSendWorkflowID(t *testing.T) {
+	a, b := sendWorkflowID(""), sendWorkflowID("")
+	assert.NotEqual(t, a, b, "no key: a new run each time")
+	k := sendWorkflowID("john.doe@example.com")
+	assert.Equal(t, k, sendWorkflowID("john.doe@example.com"), "the same key, the same run")
+	assert.True(t, strings.HasPrefix(k, sendIDPrefix))
+	assert.NotContains(t, k, "john")
+}
+
+func TestSendFailure(t *testing.T) {
+	status, e := sendFailure(temporal.NewNonRetryableApplicationError("x", activities.ErrTypePatientNotFound, nil))
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Equal(t, "patient_not_found", e.Code)
+
+	status, e = sendFailure(temporal.NewNonRetryableApplicationError("activepieces answered HTTP 404", activities.ErrTypeActivepiecesFlowDisabled, nil))
+	assert.Equal(t, http.StatusBadGateway, status)
+	assert.Equal(t, activities.ErrTypeActivepiecesFlowDisabled, e.Type)
+
+	status, _ = sendFailure(errors.New("something else"))
+	assert.Equal(t, http.StatusBadGateway, status)
+}
