@@ -203,12 +203,12 @@ func sendFailure(err error) (int, apiError) {
 }
 
 type sendStatus struct {
-	WorkflowID string          `json:"workflow_id"`
-	Status     string          `json:"status"`
-	Answer     *answerView     `json:"answer,omitempty"`
-	Error      *apiError       `json:"error,omitempty"`
-	StartedAt  *time.Time      `json:"started_at,omitempty"`
-	ClosedAt   *time.Time      `json:"closed_at,omitempty"`
+	WorkflowID string      `json:"workflow_id"`
+	Status     string      `json:"status"`
+	Answer     *answerView `json:"answer,omitempty"`
+	Error      *apiError   `json:"error,omitempty"`
+	StartedAt  *time.Time  `json:"started_at,omitempty"`
+	ClosedAt   *time.Time  `json:"closed_at,omitempty"`
 }
 
 // answerView shows Alleviate's answer inside our JSON: its body inline when

@@ -97,7 +97,7 @@ const DefaultTaskQueue = "carebridge"
 // change) and CAREBRIDGE_TASK_QUEUE.
 func (e *Env) LoadTemporal(logger *slog.Logger) Temporal {
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
-		EnvLookup:         envLookup{e.lookup},
+		EnvLookup: envLookup{e.lookup},
 	})
 	if err != nil {
 		e.problems = append(e.problems, "temporal client configuration: "+err.Error())
