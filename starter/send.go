@@ -158,18 +158,21 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var answer alleviate.Answer
 	err = run.Get(ctx, &answer)
+	var failed *temporal.WorkflowExecutionError
 	switch {
 	case err == nil:
 		writeAnswer(w, answer)
-	case ctx.Err() != nil:
+	case errors.As(err, &failed):
+		status, e := sendFailure(err)
+		writeError(w, status, e)
+	default:
+		// Not finished in time (or the wait itself failed): the send is
+		// recorded and Temporal carries on; the caller polls status_url.
 		writeJSON(w, http.StatusAccepted, map[string]string{
 			"workflow_id": id,
 			"status":      "running",
 			"status_url":  "/api/alleviate/send/" + id,
 		})
-	default:
-		status, e := sendFailure(err)
-		writeError(w, status, e)
 	}
 }
 
