@@ -1,0 +1,101 @@
+// Package akute is a typed client for the Akute Health API v1: patients,
+// tasks, insurance, medications, pharmacies, users and observations.
+//
+// Requests are validated against what the reference marks required before
+// they go out, so a request Akute would refuse never leaves. Akute's error
+// body ({"statusCode":…,"error":…}) comes back as *Error.
+package akute
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/carebridge/carebridge/clients/upstream"
+)
+
+// DefaultTimeout bounds one Akute call.
+const DefaultTimeout = 15 * time.Second
+
+// ErrNotFound is a lookup that found nothing (404, or an empty answer).
+var ErrNotFound = errors.New("akute: not found")
+
+// Error is Akute's answer outside 2xx. Message is Akute's own text, which can
+// quote the data it refused: it is kept for operators' eyes (a case's state),
+// never printed by Error().
+type Error struct {
+	StatusCode int
+	Message    string
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("akute answered HTTP %d", e.StatusCode) }
+
+// Temporary reports whether the same request may succeed later.
+func (e *Error) Temporary() bool { return upstream.Temporary(e.StatusCode) }
+
+// Config configures a Client.
+type Config struct {
+	BaseURL   string // e.g. https://api.staging.akutehealth.com/v1
+	APIKey    string // sent as X-API-Key
+	Timeout   time.Duration
+	Transport http.RoundTripper
+}
+
+// Client calls Akute.
+type Client struct {
+	http *resty.Client
+}
+
+// New returns a Client.
+func New(cfg Config) *Client {
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	return &Client{http: upstream.NewClient(cfg.BaseURL, timeout, cfg.Transport).
+		SetHeader("X-API-Key", cfg.APIKey).
+		SetHeader("Accept", "application/json")}
+}
+
+// do sends a request and decodes a 2xx JSON answer into out (when non-nil).
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	req := c.http.R().SetContext(ctx)
+	if query != nil {
+		req.SetQueryParamsFromValues(query)
+	}
+	if body != nil {
+		req.SetBody(body)
+	}
+	resp, err := req.Execute(method, path)
+	if err != nil {
+		return upstream.TransportError("akute", err)
+	}
+	if !resp.IsSuccess() {
+		var e struct {
+			StatusCode int    `json:"statusCode"`
+			Error      string `json:"error"`
+		}
+		_ = json.Unmarshal(resp.Body(), &e)
+		se := upstream.New("akute", resp.StatusCode(), resp.Header(), nil)
+		return &Error{StatusCode: resp.StatusCode(), Message: e.Error, RetryAfter: se.RetryAfter}
+	}
+	if out == nil || len(resp.Body()) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body(), out); err != nil {
+		return fmt.Errorf("akute: unreadable answer to %s %s", method, path)
+	}
+	return nil
+}
+
+// created is Akute's answer to a create or update.
+type created struct {
+	ID string `json:"id"`
+}
