@@ -1,0 +1,115 @@
+package carevalidate_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carebridge/carebridge/clients/carevalidate"
+	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
+	"github.com/carebridge/carebridge/internal/hmacsig"
+)
+
+func TestParseTheReferenceExample(t *testing.T) {
+	ev, err := carevalidate.Parse(carevalidatetest.Example)
+	require.NoError(t, err)
+	assert.Equal(t, "ORDER_TRACKING_ADDED", ev.Type)
+	assert.Equal(t, "a265d7a3-d9e2-48b5-b46b-b91e15f9b515", ev.CaseID)
+	assert.Equal(t, "ADA-TOSXM", ev.ShortID)
+	assert.Equal(t, "26b44dbd-34c2-42d0-a037-3e99cedb7c89", ev.Key, "payload.activity.id")
+	assert.Equal(t, "APPROVED", ev.CaseStatus)
+	require.NotNil(t, ev.Order, "the top-level order")
+	assert.Equal(t, "1Z73W7720197837423", ev.Order.TrackingID)
+	require.NotNil(t, ev.Submitter)
+	assert.Equal(t, "y1fovBDTWzTZUnHBdrCMM3GkU663", ev.Submitter.ID)
+	assert.Equal(t, "LA", ev.Submitter.State)
+	require.NotNil(t, ev.Decision)
+	assert.Equal(t, "Saxenda", ev.Decision.MedInfo[0].Medicine)
+	require.NotNil(t, ev.Payment)
+	assert.Equal(t, "PAID", ev.Payment.Status)
+	assert.Equal(t, "TPA Medical", ev.AssignedTo.LastName)
+	assert.Equal(t, time.Date(2024, 7, 11, 16, 48, 5, 0, time.UTC), ev.At)
+
+	b, _ := json.Marshal(ev)
+	assert.NotContains(t, string(b), "JVBERi0", "attachment contents are left behind")
+	assert.NotContains(t, string(b), "What is your date of birth", "form responses are left behind")
+}
+
+func TestParseEventOnlyForm(t *testing.T) {
+	ev, err := carevalidate.Parse([]byte(`{"event":"ORDER_TRACKING_ADDED","payload":{"caseId":"c-1",
+		"order":{"id":"o1","status":"SHIPPED","trackingId":"1Z"}}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "c-1", ev.CaseID)
+	assert.Equal(t, "1Z", ev.Order.TrackingID)
+	assert.True(t, strings.HasPrefix(ev.Key, "derived-"))
+
+	again, err := carevalidate.Parse([]byte(`{"event":"ORDER_TRACKING_ADDED","payload":{"caseId":"c-1",
+		"order":{"trackingId":"1Z","id":"o1","status":"SHIPPED"}}}`))
+	require.NoError(t, err)
+	assert.Equal(t, ev.Key, again.Key, "the same event gets the same derived key")
+
+	other, _ := carevalidate.Parse([]byte(`{"event":"ORDER_TRACKING_ADDED","payload":{"caseId":"c-1",
+		"order":{"id":"o1","status":"SHIPPED","trackingId":"2Z"}}}`))
+	assert.NotEqual(t, ev.Key, other.Key)
+}
+
+func TestParseRejects(t *testing.T) {
+	for body, want := range map[string]string{
+		`not json`:                               carevalidate.ErrNotJSON.Error(),
+		`[]`:                                     carevalidate.ErrNotJSON.Error(),
+		`{"payload":{"case":{"id":"c"}}}`:        "missing event",
+		`{"event":"CREATE_CASE","payload":{}}`:   "missing case id (payload.case.id)",
+		`{"event":"CREATE_CASE","caseId":"a b"}`: "missing a well-formed case id",
+	} {
+		_, err := carevalidate.Parse([]byte(body))
+		require.Error(t, err, body)
+		assert.Contains(t, err.Error(), want, body)
+	}
+}
+
+func TestParseUnknownTypeAndOddShapes(t *testing.T) {
+	ev, err := carevalidate.Parse([]byte(`{"event":"FOLLOWUP_EMAIL","payload":{"case":{"id":"c","decisions":"oops"}}}`))
+	require.NoError(t, err, "a part we do not need in an odd shape does not lose the event")
+	assert.Equal(t, "FOLLOWUP_EMAIL", ev.Type)
+	assert.Equal(t, "c", ev.CaseID)
+}
+
+func TestScriptParses(t *testing.T) {
+	steps := carevalidatetest.Script(carevalidatetest.Case{ID: "case-1", ShortID: "CB-1"}, time.Now())
+	var types []string
+	keys := map[string]bool{}
+	for _, s := range steps {
+		ev, err := carevalidate.Parse(s.Body)
+		require.NoError(t, err)
+		types = append(types, ev.Type)
+		keys[ev.Key] = true
+	}
+	assert.Equal(t, []string{"CREATE_CASE", "CHANGE_CASE_STATUS", "ADD_CASE_DECISION", "PAYMENT_COMPLETED",
+		"ORDER_STATUS_CHANGED", "ORDER_TRACKING_ADDED", "ORDER_STATUS_CHANGED", "ARCHIVE_CASE"}, types)
+	assert.Len(t, keys, len(steps))
+}
+
+func TestAuth(t *testing.T) {
+	body := []byte(`{"event":"CREATE_CASE"}`)
+	auth := carevalidate.Auth{Header: "X-CV-Auth", Secret: "s3cret"}
+	h := http.Header{}
+	assert.Equal(t, "auth", auth.Check(h, body))
+	h.Set("X-CV-Auth", "wrong")
+	assert.Equal(t, "auth", auth.Check(h, body))
+	h.Set("X-CV-Auth", "s3cret")
+	assert.Equal(t, "", auth.Check(h, body))
+
+	auth.SigningSecret = "sign"
+	assert.Equal(t, "signature", auth.Check(h, body))
+	h.Set("x-cv-signature", hmacsig.Sign([]byte("sign"), body))
+	assert.Equal(t, "", auth.Check(h, body))
+	assert.Equal(t, "", auth.Check(h, []byte("{\n \"event\": \"CREATE_CASE\"\n}")), "whitespace-compacted form")
+	assert.Equal(t, "signature", auth.Check(h, []byte(`{"event":"CREATE_CASE","x":1}`)))
+
+	assert.Equal(t, "auth", carevalidate.Auth{Header: "X"}.Check(http.Header{"X": {""}}, body), "no secret configured: nothing passes")
+}
