@@ -47,6 +47,9 @@ const (
 	// DefaultMaxSignals bounds a run by the signals it handled too: a
 	// bound that does not depend on the server reporting history length.
 	DefaultMaxSignals = 1000
+	// DefaultArchiveGrace: after ARCHIVE_CASE a redelivered event must still
+	// meet the case's memory, not start a new run that repeats its effects.
+	DefaultArchiveGrace = 10 * time.Minute
 )
 
 // CaseWorkflowID is the workflow id of a case.
@@ -59,6 +62,9 @@ type CaseInput struct {
 	Submitter  *carevalidate.Submitter `json:"submitter,omitempty"`   // PHI: kept out of the state query
 	MaxHistory int                     `json:"max_history,omitempty"` // default DefaultMaxHistory events
 	MaxSignals int                     `json:"max_signals,omitempty"` // per run; default DefaultMaxSignals
+	// ArchiveGrace is how long an archived case still absorbs late and
+	// duplicate deliveries before it completes; zero means DefaultArchiveGrace.
+	ArchiveGrace time.Duration `json:"archive_grace,omitempty"`
 }
 
 // CaseState is what the state query and GET /api/cases/{id} show.
@@ -189,6 +195,11 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (*CaseState, error) {
 	upserted := map[string]string{}
 	r.upsertSearchAttributes(ctx, upserted)
 
+	grace := in.ArchiveGrace
+	if grace <= 0 {
+		grace = DefaultArchiveGrace
+	}
+
 	stop := false
 	workflow.Go(ctx, func(ctx workflow.Context) { r.work(ctx, &stop) })
 
@@ -199,9 +210,14 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (*CaseState, error) {
 		channels.drain(ctx, r)
 		r.upsertSearchAttributes(ctx, upserted)
 		if r.finished() && !channels.pending() {
+			if !r.state.Closed {
+				// Archived: linger, deduplicating, until deliveries stop.
+				late, _ := workflow.AwaitWithTimeout(ctx, grace, func() bool { return channels.pending() || r.state.Closed })
+				if late {
+					continue
+				}
+			}
 			stop = true
-			r.state.CarebridgeStatus = StatusDone
-			r.upsertSearchAttributes(ctx, upserted)
 			return r.view(), nil
 		}
 		if r.shouldContinueAsNew(ctx, limits) && !channels.pending() {
@@ -210,7 +226,7 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (*CaseState, error) {
 			workflow.GetLogger(ctx).Info("case continues as new", "events_applied", r.state.EventsApplied)
 			return nil, workflow.NewContinueAsNewError(ctx, CaseWorkflowName, CaseInput{
 				CaseID: r.state.CaseID, State: r.state, Submitter: r.submitter,
-				MaxHistory: in.MaxHistory, MaxSignals: in.MaxSignals,
+				MaxHistory: in.MaxHistory, MaxSignals: in.MaxSignals, ArchiveGrace: in.ArchiveGrace,
 			})
 		}
 	}
@@ -296,9 +312,10 @@ func (r *caseRun) shouldContinueAsNew(ctx workflow.Context, limits runLimits) bo
 func (r *caseRun) view() *CaseState {
 	s := r.state
 	switch {
-	case s.CarebridgeStatus == StatusDone:
 	case s.Attention != nil:
 		s.CarebridgeStatus = StatusNeedsAttention
+	case r.finished():
+		s.CarebridgeStatus = StatusDone
 	case s.Paused:
 		s.CarebridgeStatus = StatusPaused
 	default:
