@@ -15,7 +15,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/carebridge/carebridge/clients/carevalidate"
 	"github.com/carebridge/carebridge/internal/config"
+	"github.com/carebridge/carebridge/workflows"
 )
 
 // shutdownGrace bounds how long in-flight requests may finish at shutdown.
@@ -27,6 +29,15 @@ func main() {
 	tc := env.LoadTemporal(logger)
 	addr := env.String("CAREBRIDGE_HTTP_ADDR", ":8080")
 	wait := env.Duration("CAREBRIDGE_SEND_WAIT", 20*time.Second)
+	cvAuth := carevalidate.Auth{
+		Header:        env.String("CAREVALIDATE_AUTH_HEADER", "X-CareValidate-Auth"),
+		Secret:        env.Required("CAREVALIDATE_AUTH_SECRET"),
+		SigningSecret: env.String("CAREVALIDATE_SIGNING_SECRET", ""),
+	}
+	caseInput := workflows.CaseInput{
+		MaxSignals:   env.Int("CAREBRIDGE_CASE_MAX_SIGNALS", workflows.DefaultMaxSignals),
+		ArchiveGrace: env.Duration("CAREBRIDGE_CASE_ARCHIVE_GRACE", workflows.DefaultArchiveGrace),
+	}
 	if err := env.Err(); err != nil {
 		config.Exit("starter", err)
 	}
@@ -41,6 +52,7 @@ func main() {
 
 	mux := http.NewServeMux()
 	(&sendAPI{temporal: c, taskQueue: tc.TaskQueue, wait: wait, log: logger}).routes(mux)
+	(&caseAPI{temporal: c, taskQueue: tc.TaskQueue, auth: cvAuth, caseInput: caseInput, log: logger}).routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

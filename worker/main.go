@@ -12,6 +12,7 @@ import (
 
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/clients/activepieces"
+	"github.com/carebridge/carebridge/clients/akute"
 	"github.com/carebridge/carebridge/clients/alleviate"
 	"github.com/carebridge/carebridge/clients/realtime"
 	"github.com/carebridge/carebridge/internal/config"
@@ -38,6 +39,10 @@ func main() {
 			Source:  env.String("ALLEVIATE_SOURCE", alleviate.DefaultSource),
 		}),
 	)
+	akuteActivities := activities.NewAkute(akute.New(akute.Config{
+		BaseURL: env.Required("AKUTE_BASE_URL"),
+		APIKey:  env.Required("AKUTE_API_KEY"),
+	}), env.String("AKUTE_DEFAULT_TASK_OWNER_ID", ""))
 	if err := env.Err(); err != nil {
 		config.Exit("worker", err)
 	}
@@ -50,7 +55,9 @@ func main() {
 
 	w := worker.New(c, tc.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.AlleviateSend, workflow.RegisterOptions{Name: workflows.AlleviateSendName})
+	w.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 	w.RegisterActivity(send)
+	w.RegisterActivity(akuteActivities)
 
 	logger.Info("worker polling", slog.String("task_queue", tc.TaskQueue),
 		slog.String("namespace", tc.Options.Namespace), slog.String("temporal", tc.Options.HostPort))

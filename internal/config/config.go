@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +60,20 @@ func (e *Env) Duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// Int reads a positive integer.
+func (e *Env) Int(name string, def int) int {
+	v := e.String(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		e.problems = append(e.problems, fmt.Sprintf("%s=%q is not a positive integer", name, v))
+		return def
+	}
+	return n
 }
 
 // Err reports what was missing or malformed, in one line.

@@ -10,17 +10,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/carebridge/carebridge/workflows"
 )
 
 // Options configures a Stack. Zero ports pick free ones.
@@ -154,6 +158,9 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		"--db-filename", filepath.Join(s.opts.DataDir, "temporal.db"),
 		"--log-level", "warn",
 	}
+	for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes)) {
+		args = append(args, "--search-attribute", name+"="+workflows.SearchAttributes[name])
+	}
 	if s.opts.Headless {
 		args = append(args, "--headless")
 	} else {
@@ -204,11 +211,14 @@ func (s *Stack) startSandbox(ctx context.Context) (map[string]string, error) {
 	s.SandboxURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := map[string]string{}
 	timeout := time.After(30 * time.Second)
-	for len(env) < 4 {
+	for {
 		select {
 		case line, ok := <-lines:
 			if !ok {
 				return nil, errors.New("devstack: the sandbox exited at start")
+			}
+			if line == "READY" {
+				return env, nil
 			}
 			if k, v, found := strings.Cut(line, "="); found && strings.ToUpper(k) == k {
 				env[k] = v
@@ -219,8 +229,10 @@ func (s *Stack) startSandbox(ctx context.Context) (map[string]string, error) {
 			return nil, ctx.Err()
 		}
 	}
-	return env, nil
 }
+
+// TemporalCLI is the path of the pinned temporal CLI.
+func (s *Stack) TemporalCLI() string { return s.temporalPath }
 
 // Bin is the directory holding the worker, starter and sandbox binaries.
 func (s *Stack) Bin() string { return s.bin }

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/carebridge/carebridge/clients/carevalidate"
+	"github.com/carebridge/carebridge/internal/hmacsig"
+	"github.com/carebridge/carebridge/workflows"
+)
+
+// webhookBodyLimit: CareValidate sends attachments inline as Base64.
+const webhookBodyLimit = 20 << 20
+
+// caseAPI serves CareValidate's webhook and the case state API.
+type caseAPI struct {
+	temporal  client.Client
+	taskQueue string
+	auth      carevalidate.Auth
+	caseInput workflows.CaseInput // limits applied to every new case
+	log       *slog.Logger
+}
+
+func (a *caseAPI) routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /webhooks/carevalidate", a.webhook)
+	mux.HandleFunc("GET /api/cases/{case_id}", a.state)
+}
+
+// webhook hands one CareValidate event to its case's workflow. It answers
+// 202 only once Temporal has recorded the signal, so a sender that sees
+// anything else retries and nothing is lost.
+func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, webhookBodyLimit)
+	if !ok {
+		return
+	}
+	if failed := a.auth.Check(r.Header, body); failed != "" {
+		a.log.Warn("carevalidate webhook refused", slog.String("check", failed), slog.String("body_sha256", hmacsig.BodyHash(body)))
+		message := "the auth header is missing or wrong"
+		if failed == "signature" {
+			message = "x-cv-signature does not match the body"
+		}
+		writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: message})
+		return
+	}
+	ev, err := carevalidate.Parse(body)
+	if err != nil {
+		e := apiError{Code: "invalid_request", Message: err.Error()}
+		var missing *carevalidate.MissingError
+		if errors.As(err, &missing) {
+			field := "event"
+			if missing.Field != "event" {
+				field = "payload.case.id"
+			}
+			e.Fields = map[string]string{field: "required"}
+		}
+		writeError(w, http.StatusBadRequest, e)
+		return
+	}
+
+	id := workflows.CaseWorkflowID(ev.CaseID)
+	input := a.caseInput
+	input.CaseID = ev.CaseID
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	run, err := a.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalCaseEvent, ev, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             a.taskQueue,
+		TypedSearchAttributes: caseStartAttributes(ev),
+	}, workflows.CaseWorkflowName, input)
+	if err != nil {
+		a.log.Error("carevalidate event not recorded", slog.String("workflow_id", id), slog.String("event", ev.Type),
+			slog.String("error", err.Error()))
+		writeError(w, http.StatusServiceUnavailable, apiError{
+			Code: "temporal_unavailable", Message: "the event could not be recorded; retry the delivery",
+		})
+		return
+	}
+	w.Header().Set("X-Workflow-Id", id)
+	a.log.Info("carevalidate event recorded", slog.String("workflow_id", id), slog.String("run_id", run.GetRunID()),
+		slog.String("event", ev.Type))
+	writeJSON(w, http.StatusAccepted, map[string]string{"workflow_id": id})
+}
+
+func caseStartAttributes(ev carevalidate.CaseEvent) temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{
+		workflows.AttrKind.ValueSet("case"), workflows.AttrStatus.ValueSet(workflows.StatusRunning),
+	}
+	if ev.ShortID != "" {
+		updates = append(updates, workflows.AttrCaseShortID.ValueSet(ev.ShortID))
+	}
+	return temporal.NewSearchAttributes(updates...)
+}
+
+// state answers the case workflow's state query.
+func (a *caseAPI) state(w http.ResponseWriter, r *http.Request) {
+	caseID := r.PathValue("case_id")
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	v, err := a.temporal.QueryWorkflow(ctx, workflows.CaseWorkflowID(caseID), "", workflows.QueryState)
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		writeError(w, http.StatusNotFound, apiError{Code: "case_not_found", Message: "no case has that id"})
+		return
+	case err != nil:
+		a.log.Error("case state query failed", slog.String("workflow_id", workflows.CaseWorkflowID(caseID)), slog.String("error", err.Error()))
+		writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: "the case state could not be read"})
+		return
+	}
+	var s workflows.CaseState
+	if err := v.Get(&s); err != nil {
+		writeError(w, http.StatusInternalServerError, apiError{Code: "internal", Message: "the case state could not be decoded"})
+		return
+	}
+	s.SeenKeys = nil // bookkeeping, not state an operator reads
+	writeJSON(w, http.StatusOK, s)
+}
