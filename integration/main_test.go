@@ -22,10 +22,13 @@ import (
 // is quick to reach.
 const sendWait = 4 * time.Second
 
+// signingSecret turns on CareValidate's optional x-cv-signature.
+const signingSecret = "integration-signing-secret"
+
 var (
 	stack    *devstack.Stack
 	temporal client.Client
-	sandbox  struct{ activepieces, realtime, alleviate fake.Control }
+	sandbox  struct{ activepieces, realtime, alleviate, akute fake.Control }
 )
 
 func TestMain(m *testing.M) {
@@ -54,8 +57,14 @@ func run(m *testing.M) int {
 		DataDir:    dir,
 		Headless:   true,
 		UseSandbox: true,
-		Env:        map[string]string{"CAREBRIDGE_SEND_WAIT": sendWait.String()},
-		Logs:       logs,
+		Env: map[string]string{
+			"CAREBRIDGE_SEND_WAIT":        sendWait.String(),
+			"CAREVALIDATE_SIGNING_SECRET": signingSecret,
+			// Small runs: every case here continues as new several times.
+			"CAREBRIDGE_CASE_MAX_SIGNALS":   "10",
+			"CAREBRIDGE_CASE_ARCHIVE_GRACE": "2s",
+		},
+		Logs: logs,
 	})
 	if err != nil {
 		fmt.Println("integration: starting the stack:", err)
@@ -71,6 +80,7 @@ func run(m *testing.M) int {
 	sandbox.activepieces = fake.Control{URL: stack.SandboxURL + "/activepieces"}
 	sandbox.realtime = fake.Control{URL: stack.SandboxURL + "/realtime"}
 	sandbox.alleviate = fake.Control{URL: stack.SandboxURL + "/alleviate"}
+	sandbox.akute = fake.Control{URL: stack.SandboxURL + "/akute/v1"}
 
 	code := m.Run()
 	if code != 0 {
