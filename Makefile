@@ -9,9 +9,10 @@ run:
 	@echo "Building (the pinned temporal CLI takes a few minutes the first time)..."
 	$(GO) run ./cmd/devstack
 
-## test: formatting, vet, staticcheck, then every test, integration included.
+## test: formatting, vet, staticcheck, every test (integration included), a short fuzz run.
 test: lint
 	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime 5s ./clients/akute/akutewebhook/
 
 ## unit: the tests that need no Temporal server (seconds).
 unit:
