@@ -11,7 +11,7 @@
 //	/activepieces/api/v1/webhooks/{flowId}/sync   Activepieces sync webhook
 //	/realtime/api/v2/subjects                     Realtime CTMS
 //	/alleviate/participant-by-form-name           Alleviate
-//	/akute/v1/...                                 Akute
+//	/akute/v1/...                                 Akute (and its signed webhooks to the starter)
 //
 // and under each prefix the fault and recording controls of internal/fake
 // (for example POST /alleviate/_sandbox/faults {"status":503,"times":2}).
@@ -38,6 +38,7 @@ import (
 const (
 	defaultAlleviateKey     = "sandbox-alleviate-key"
 	defaultAkuteKey         = "sandbox-akute-key"
+	defaultAkuteWebhookKey  = "sandbox-akute-webhook-secret"
 	defaultCareValidateHead = "X-CareValidate-Auth"
 	defaultCareValidateKey  = "sandbox-carevalidate-secret"
 	flowID                  = "sandbox-flow"
@@ -59,12 +60,16 @@ func serve() {
 	latency := flag.Duration("latency", 0, "delay added to every upstream answer")
 	alleviateKey := flag.String("alleviate-key", defaultAlleviateKey, "the X-API-Key the Alleviate fake accepts")
 	akuteKey := flag.String("akute-key", defaultAkuteKey, "the X-API-Key the Akute fake accepts")
+	akuteWebhookURL := flag.String("akute-webhook-url", "http://127.0.0.1:8080/webhooks/akute", "where the Akute fake sends its webhooks (empty: none)")
+	akuteWebhookSecret := flag.String("akute-webhook-secret", defaultAkuteWebhookKey, "the secret the Akute fake signs its webhooks with")
 	flag.Parse()
 	logger := config.Logger("sandbox")
 
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	ap := activepiecestest.New(key, *tokenTTL)
+	ak := akutetest.New(*akuteKey)
+	ak.EnableWebhooks(*akuteWebhookURL, []byte(*akuteWebhookSecret))
 	upstreams := []struct {
 		prefix string
 		h      interface {
@@ -75,7 +80,7 @@ func serve() {
 		{"/activepieces", ap},
 		{"/realtime", realtimetest.New(ap.Valid, realtimetest.Seed)},
 		{"/alleviate", alleviatetest.New(*alleviateKey)},
-		{"/akute/v1", akutetest.New(*akuteKey)},
+		{"/akute/v1", ak},
 	}
 	mux := http.NewServeMux()
 	for _, u := range upstreams {
@@ -96,6 +101,7 @@ func serve() {
 		{"ALLEVIATE_API_KEY", *alleviateKey},
 		{"AKUTE_BASE_URL", base + "/akute/v1"},
 		{"AKUTE_API_KEY", *akuteKey},
+		{"AKUTE_WEBHOOK_SECRET", *akuteWebhookSecret},
 		{"CAREVALIDATE_AUTH_HEADER", defaultCareValidateHead},
 		{"CAREVALIDATE_AUTH_SECRET", defaultCareValidateKey},
 	} {

@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
 	"github.com/carebridge/carebridge/clients/carevalidate"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/workflows"
@@ -33,6 +34,10 @@ func main() {
 		Header:        env.String("CAREVALIDATE_AUTH_HEADER", "X-CareValidate-Auth"),
 		Secret:        env.Required("CAREVALIDATE_AUTH_SECRET"),
 		SigningSecret: env.String("CAREVALIDATE_SIGNING_SECRET", ""),
+	}
+	akuteVerifier := akutewebhook.Verifier{
+		Secrets:   akutewebhook.ParseSecrets(env.Required("AKUTE_WEBHOOK_SECRET")),
+		Tolerance: env.Duration("AKUTE_WEBHOOK_TOLERANCE", akutewebhook.DefaultTolerance),
 	}
 	caseInput := workflows.CaseInput{
 		MaxSignals:   env.Int("CAREBRIDGE_CASE_MAX_SIGNALS", workflows.DefaultMaxSignals),
@@ -53,6 +58,7 @@ func main() {
 	mux := http.NewServeMux()
 	(&sendAPI{temporal: c, taskQueue: tc.TaskQueue, wait: wait, log: logger}).routes(mux)
 	(&caseAPI{temporal: c, taskQueue: tc.TaskQueue, auth: cvAuth, caseInput: caseInput, log: logger}).routes(mux)
+	(&akuteAPI{temporal: c, taskQueue: tc.TaskQueue, verifier: akuteVerifier, log: logger}).routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -56,6 +56,7 @@ func main() {
 	w := worker.New(c, tc.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.AlleviateSend, workflow.RegisterOptions{Name: workflows.AlleviateSendName})
 	w.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.AkuteUnrouted, workflow.RegisterOptions{Name: workflows.AkuteUnroutedName})
 	w.RegisterActivity(send)
 	w.RegisterActivity(akuteActivities)
 

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/carebridge/carebridge/activities"
+	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
 	"github.com/carebridge/carebridge/clients/carevalidate"
 )
 
@@ -22,6 +23,8 @@ const (
 	CaseWorkflowIDPfx = "carevalidate-case-"
 
 	SignalCaseEvent = "carevalidate-event" // a CareValidate webhook (carevalidate.CaseEvent)
+	SignalAkuteTask = "akute-task"         // an Akute task of the case changed (akutewebhook.TaskUpdate)
+	SignalAkuteMed  = "akute-medication"   // a prescription reached the pharmacy (akutewebhook.MedicationEvent)
 	SignalPause     = "pause"              // record events, call nothing
 	SignalResume    = "resume"
 	SignalRetry     = "retry"  // run the failed step again
@@ -81,17 +84,22 @@ type CaseState struct {
 	Order            *OrderView           `json:"order,omitempty"`
 	Akute            AkuteView            `json:"akute"`
 	Tasks            []TaskView           `json:"tasks,omitempty"`
-	Pending          []WorkItem           `json:"pending,omitempty"`
-	Attention        *Attention           `json:"attention,omitempty"`
-	Paused           bool                 `json:"paused"`
-	Archived         bool                 `json:"archived"`
-	Closed           bool                 `json:"closed"`
-	EventsApplied    int                  `json:"events_applied"`
-	Duplicates       int                  `json:"duplicates_ignored"`
-	Timeline         []TimelineEntry      `json:"timeline"`
-	SeenKeys         []string             `json:"seen_keys,omitempty"`
-	NextItemID       int                  `json:"next_item_id"`
-	Runs             int                  `json:"runs"` // continue-as-new count
+	OpenTasks        int                  `json:"open_tasks"`
+	Medications      []MedicationView     `json:"medications,omitempty"`
+	// EarlyTaskStatus holds Akute task updates that arrived before the
+	// task's creation was recorded (Akute notifies as it creates).
+	EarlyTaskStatus map[string]string `json:"early_task_status,omitempty"`
+	Pending         []WorkItem        `json:"pending,omitempty"`
+	Attention       *Attention        `json:"attention,omitempty"`
+	Paused          bool              `json:"paused"`
+	Archived        bool              `json:"archived"`
+	Closed          bool              `json:"closed"`
+	EventsApplied   int               `json:"events_applied"`
+	Duplicates      int               `json:"duplicates_ignored"`
+	Timeline        []TimelineEntry   `json:"timeline"`
+	SeenKeys        []string          `json:"seen_keys,omitempty"`
+	NextItemID      int               `json:"next_item_id"`
+	Runs            int               `json:"runs"` // continue-as-new count
 }
 
 // DecisionView is a doctor's decision.
@@ -135,6 +143,17 @@ type TaskView struct {
 	OwnerID  string `json:"owner_id,omitempty"`
 	Status   string `json:"status"`
 }
+
+// MedicationView is a prescription Akute reported for the case's patient.
+type MedicationView struct {
+	DisplayName string    `json:"display_name,omitempty"`
+	Status      string    `json:"status,omitempty"`
+	RxStatus    string    `json:"rx_status,omitempty"`
+	Received    time.Time `json:"received"`
+}
+
+// medicationsLimit bounds the medications a case keeps.
+const medicationsLimit = 50
 
 // WorkItem is one call to Akute the case still has to make.
 type WorkItem struct {
@@ -245,8 +264,10 @@ func newCaseRun(in CaseInput) *caseRun {
 
 // channels are the case's signal channels, drained in a fixed order.
 type channels struct {
-	events    workflow.ReceiveChannel
-	operators []operatorChannel
+	events      workflow.ReceiveChannel
+	akuteTasks  workflow.ReceiveChannel
+	medications workflow.ReceiveChannel
+	operators   []operatorChannel
 }
 
 type operatorChannel struct {
@@ -255,7 +276,11 @@ type operatorChannel struct {
 }
 
 func caseChannels(ctx workflow.Context) channels {
-	c := channels{events: workflow.GetSignalChannel(ctx, SignalCaseEvent)}
+	c := channels{
+		events:      workflow.GetSignalChannel(ctx, SignalCaseEvent),
+		akuteTasks:  workflow.GetSignalChannel(ctx, SignalAkuteTask),
+		medications: workflow.GetSignalChannel(ctx, SignalAkuteMed),
+	}
 	for _, name := range []string{SignalPause, SignalResume, SignalRetry, SignalSkip, SignalResync, SignalClose} {
 		c.operators = append(c.operators, operatorChannel{name, workflow.GetSignalChannel(ctx, name)})
 	}
@@ -263,7 +288,7 @@ func caseChannels(ctx workflow.Context) channels {
 }
 
 func (c channels) pending() bool {
-	if c.events.Len() > 0 {
+	if c.events.Len() > 0 || c.akuteTasks.Len() > 0 || c.medications.Len() > 0 {
 		return true
 	}
 	for _, op := range c.operators {
@@ -283,6 +308,22 @@ func (c channels) drain(ctx workflow.Context, r *caseRun) {
 		}
 		r.signals++
 		r.apply(ctx, ev)
+	}
+	for {
+		var update akutewebhook.TaskUpdate
+		if !c.akuteTasks.ReceiveAsync(&update) {
+			break
+		}
+		r.signals++
+		r.applyTaskUpdate(ctx, update)
+	}
+	for {
+		var med akutewebhook.MedicationEvent
+		if !c.medications.ReceiveAsync(&med) {
+			break
+		}
+		r.signals++
+		r.applyMedication(ctx, med)
 	}
 	for _, op := range c.operators {
 		for op.ch.ReceiveAsync(nil) {
@@ -338,6 +379,10 @@ func (r *caseRun) upsertSearchAttributes(ctx workflow.Context, done map[string]s
 			done[kv.key.GetName()] = kv.value
 			updates = append(updates, kv.key.ValueSet(kv.value))
 		}
+	}
+	if ids := r.taskIDs(); len(ids) > 0 && done[AttrAkuteTaskIDs.GetName()] != strings.Join(ids, ",") {
+		done[AttrAkuteTaskIDs.GetName()] = strings.Join(ids, ",")
+		updates = append(updates, AttrAkuteTaskIDs.ValueSet(ids))
 	}
 	if len(updates) == 0 {
 		return
@@ -649,8 +694,14 @@ func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 		if err := workflow.ExecuteActivity(ctx, a.CreateAkuteTask, req).Get(ctx, &out); err != nil {
 			return err
 		}
+		status := "not-started"
+		if early, ok := s.EarlyTaskStatus[out.TaskID]; ok {
+			status = early
+			delete(s.EarlyTaskStatus, out.TaskID)
+		}
 		s.Tasks = append(s.Tasks, TaskView{EventKey: item.EventKey, Kind: item.TaskKind, Priority: req.Priority,
-			Title: req.Title, TaskID: out.TaskID, OwnerID: out.OwnerID, Status: "not-started"})
+			Title: req.Title, TaskID: out.TaskID, OwnerID: out.OwnerID, Status: status})
+		r.countOpenTasks()
 		r.note(ctx, workflow.Now(ctx), "akute:task_created", item.EventKey, item.TaskKind)
 	}
 	return nil
@@ -672,6 +723,65 @@ func attentionFor(ctx workflow.Context, item WorkItem, err error) *Attention {
 		a.Error = "akute did not answer for " + akuteGiveUp.String()
 	}
 	return a
+}
+
+// applyTaskUpdate shows an Akute task's status in the case; a task completed
+// in Akute is no longer open.
+func (r *caseRun) applyTaskUpdate(ctx workflow.Context, u akutewebhook.TaskUpdate) {
+	s := r.state
+	if r.seen[u.Key] {
+		s.Duplicates++
+		return
+	}
+	r.remember(u.Key)
+	found := false
+	for i := range s.Tasks {
+		if s.Tasks[i].TaskID == u.TaskID {
+			s.Tasks[i].Status, found = u.Status, true
+		}
+	}
+	if !found {
+		if s.EarlyTaskStatus == nil {
+			s.EarlyTaskStatus = map[string]string{}
+		}
+		s.EarlyTaskStatus[u.TaskID] = u.Status
+	}
+	r.countOpenTasks()
+	r.note(ctx, workflow.Now(ctx), "akute:task_"+u.Status, u.Key, u.TaskID)
+}
+
+func (r *caseRun) countOpenTasks() {
+	open := 0
+	for _, t := range r.state.Tasks {
+		if !(akutewebhook.TaskUpdate{Status: t.Status}).Completed() {
+			open++
+		}
+	}
+	r.state.OpenTasks = open
+}
+
+// applyMedication records a prescription Akute reported.
+func (r *caseRun) applyMedication(ctx workflow.Context, m akutewebhook.MedicationEvent) {
+	s := r.state
+	if r.seen[m.Key] {
+		s.Duplicates++
+		return
+	}
+	r.remember(m.Key)
+	s.Medications = append(s.Medications, MedicationView{DisplayName: m.DisplayName, Status: m.Status,
+		RxStatus: m.RxStatus, Received: workflow.Now(ctx)})
+	if len(s.Medications) > medicationsLimit {
+		s.Medications = s.Medications[len(s.Medications)-medicationsLimit:]
+	}
+	r.note(ctx, workflow.Now(ctx), "akute:medication", m.Key, m.RxStatus)
+}
+
+func (r *caseRun) taskIDs() []string {
+	ids := make([]string, 0, len(r.state.Tasks))
+	for _, t := range r.state.Tasks {
+		ids = append(ids, t.TaskID)
+	}
+	return ids
 }
 
 // submitterHash tells whether the patient data changed, without keeping it.

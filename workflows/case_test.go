@@ -16,6 +16,7 @@ import (
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/clients/akute"
 	"github.com/carebridge/carebridge/clients/akute/akutetest"
+	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
 	"github.com/carebridge/carebridge/clients/carevalidate"
 	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
 	"github.com/carebridge/carebridge/internal/fake"
@@ -311,4 +312,37 @@ func TestStateQueryCarriesNoPatientData(t *testing.T) {
 	})
 	c.signal(workflows.SignalClose)
 	c.run(workflows.CaseInput{CaseID: "c10"})
+}
+
+func TestAkuteTaskAndMedicationEvents(t *testing.T) {
+	c := newCaseTest(t)
+	steps := script("c11")
+	for _, step := range steps[:3] { // created, status, decision: one task
+		c.send(step.Body)
+	}
+	// Akute notifies about a task before the case recorded creating it.
+	c.then(func() {
+		c.env.SignalWorkflow(workflows.SignalAkuteTask, akutewebhook.TaskUpdate{Key: "early", TaskID: "task-future", Status: "in-progress"})
+	})
+	c.then(func() {
+		s := c.state()
+		require.Len(t, s.Tasks, 1)
+		assert.Equal(t, 1, s.OpenTasks)
+		done := akutewebhook.TaskUpdate{Key: "evt-done", TaskID: s.Tasks[0].TaskID, Status: "complete"}
+		c.env.SignalWorkflow(workflows.SignalAkuteTask, done)
+		c.env.SignalWorkflow(workflows.SignalAkuteTask, done) // redelivered
+		c.env.SignalWorkflow(workflows.SignalAkuteMed, akutewebhook.MedicationEvent{Key: "rx-1", PatientID: s.Akute.PatientID,
+			DisplayName: "Saxenda 0.6mg", RxStatus: "pharmacy verified"})
+	})
+	c.then(func() {
+		s := c.state()
+		assert.Equal(t, "complete", s.Tasks[0].Status)
+		assert.Equal(t, 0, s.OpenTasks, "a task completed in Akute is no longer open")
+		assert.Equal(t, 1, s.Duplicates)
+		require.Len(t, s.Medications, 1)
+		assert.Equal(t, "pharmacy verified", s.Medications[0].RxStatus)
+		assert.Equal(t, "in-progress", s.EarlyTaskStatus["task-future"])
+	})
+	c.signal(workflows.SignalClose)
+	c.run(workflows.CaseInput{CaseID: "c11"})
 }

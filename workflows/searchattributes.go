@@ -14,6 +14,7 @@ var (
 	AttrCaseShortID    = temporal.NewSearchAttributeKeyKeyword("CaseShortId")
 	AttrCaseStatus     = temporal.NewSearchAttributeKeyKeyword("CaseStatus")
 	AttrAkutePatientID = temporal.NewSearchAttributeKeyKeyword("AkutePatientId")
+	AttrAkuteTaskIDs   = temporal.NewSearchAttributeKeyKeywordList("AkuteTaskIds")
 )
 
 // SearchAttributes names every custom search attribute with its type, as
@@ -25,4 +26,5 @@ var SearchAttributes = map[string]string{
 	AttrCaseShortID.GetName():    "Keyword",
 	AttrCaseStatus.GetName():     "Keyword",
 	AttrAkutePatientID.GetName(): "Keyword",
+	AttrAkuteTaskIDs.GetName():   "KeywordList",
 }

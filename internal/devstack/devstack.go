@@ -87,6 +87,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.startTemporal(ctx); err != nil {
 		return nil, err
 	}
+	starterPort := opts.StarterPort
+	if starterPort == 0 {
+		starterPort = freePort()
+	}
+	s.StarterURL = fmt.Sprintf("http://127.0.0.1:%d", starterPort)
 	env := map[string]string{}
 	if opts.UseSandbox {
 		sandboxEnv, err := s.startSandbox(ctx)
@@ -102,13 +107,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	for k, v := range opts.Env {
 		env[k] = v
 	}
-	starterPort := opts.StarterPort
-	if starterPort == 0 {
-		starterPort = freePort()
-	}
 	env["TEMPORAL_ADDRESS"] = s.TemporalAddr
 	env["CAREBRIDGE_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", starterPort)
-	s.StarterURL = fmt.Sprintf("http://127.0.0.1:%d", starterPort)
 	s.env = os.Environ()
 	for k, v := range env {
 		s.env = append(s.env, k+"="+v)
@@ -204,7 +204,8 @@ func (s *Stack) startSandbox(ctx context.Context) (map[string]string, error) {
 		port = freePort()
 	}
 	lines := make(chan string, 16)
-	args := append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port)}, s.opts.SandboxArgs...)
+	args := append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"-akute-webhook-url", s.StarterURL + "/webhooks/akute"}, s.opts.SandboxArgs...)
 	if err := s.spawn("sandbox", filepath.Join(s.bin, "sandbox"), args, os.Environ(), lines); err != nil {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ type Server struct {
 	medications  []akute.Medication
 	observations []akute.Observation
 	patientPharm map[string][]string
+
+	webhookURL    string
+	webhookSecret []byte
 }
 
 // New returns a fake that accepts apiKey.
@@ -73,6 +76,7 @@ func New(apiKey string) *Server {
 	mux.HandleFunc("GET /observations/{id}", s.getObservation)
 	mux.HandleFunc("GET /_sandbox/patients", func(w http.ResponseWriter, _ *http.Request) { fake.WriteJSON(w, 200, s.Patients()) })
 	mux.HandleFunc("GET /_sandbox/tasks", func(w http.ResponseWriter, _ *http.Request) { fake.WriteJSON(w, 200, s.Tasks()) })
+	s.webhookRoutes(mux)
 	s.Harness = fake.New(auth(apiKey, mux), nil)
 	return s
 }
@@ -316,6 +320,8 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 	s.tasks[t.ID] = &t
 	s.taskOrder = append(s.taskOrder, t.ID)
 	fake.WriteJSON(w, http.StatusCreated, map[string]string{"id": t.ID})
+	created := t
+	go func() { _, _ = s.notify("task.created", "evt-"+created.ID+"-created", created) }()
 }
 
 func userExists(id string) bool {
