@@ -219,7 +219,8 @@ func TestWebhookAnswers503WithoutTemporal(t *testing.T) {
 	port := freePort(t)
 	cmd := exec.Command(filepath.Join(stack.Bin(), "starter"))
 	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS=127.0.0.1:1", fmt.Sprintf("CAREBRIDGE_HTTP_ADDR=127.0.0.1:%d", port),
-		"CAREVALIDATE_AUTH_SECRET=sandbox-carevalidate-secret", "AKUTE_WEBHOOK_SECRET=x")
+		"CAREVALIDATE_AUTH_SECRET=sandbox-carevalidate-secret", "AKUTE_WEBHOOK_SECRET=x",
+		"CAREBRIDGE_CODEC_KEYS="+stack.Env("CAREBRIDGE_CODEC_KEYS"))
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	sender := careValidate()

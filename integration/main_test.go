@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/internal/devstack"
 	"github.com/carebridge/carebridge/internal/fake"
 )
@@ -71,7 +72,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer stack.Stop()
-	temporal, err = client.Dial(client.Options{HostPort: stack.TemporalAddr})
+	keys, err := codec.ParseKeys(stack.Env("CAREBRIDGE_CODEC_KEYS"))
+	if err != nil {
+		fmt.Println("integration: codec keys:", err)
+		return 1
+	}
+	temporal, err = client.Dial(client.Options{HostPort: stack.TemporalAddr,
+		DataConverter: keys.DataConverter(), FailureConverter: keys.FailureConverter()})
 	if err != nil {
 		fmt.Println("integration: dialing temporal:", err)
 		return 1

@@ -266,7 +266,7 @@ func TestMissingConfigurationStopsWithOneLine(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 2, exit.ExitCode())
-	assert.Equal(t, "worker: missing required environment variables ACTIVEPIECES_WEBHOOK_URL, REALTIME_BASE_URL, ALLEVIATE_BASE_URL, ALLEVIATE_API_KEY, AKUTE_BASE_URL, AKUTE_API_KEY\n", string(out))
+	assert.Equal(t, "worker: missing required environment variables CAREBRIDGE_CODEC_KEYS, ACTIVEPIECES_WEBHOOK_URL, REALTIME_BASE_URL, ALLEVIATE_BASE_URL, ALLEVIATE_API_KEY, AKUTE_BASE_URL, AKUTE_API_KEY\n", string(out))
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

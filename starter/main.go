@@ -6,10 +6,12 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,7 +19,9 @@ import (
 
 	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
 	"github.com/carebridge/carebridge/clients/carevalidate"
+	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/internal/config"
+	"github.com/carebridge/carebridge/internal/metrics"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -27,7 +31,15 @@ const shutdownGrace = 30 * time.Second
 func main() {
 	logger := config.Logger("starter")
 	env := config.FromOS()
-	tc := env.LoadTemporal(logger)
+	reg := metrics.New("carebridge_starter")
+	tc := env.LoadTemporal(logger, reg.SDK)
+	apiTokens := env.List("CAREBRIDGE_API_TOKENS")
+	codecToken := env.String("CAREBRIDGE_CODEC_AUTH_TOKEN", "")
+	codecOrigins := env.List("CAREBRIDGE_CODEC_CORS_ORIGINS")
+	if len(codecOrigins) == 0 {
+		codecOrigins = []string{"http://127.0.0.1:8233", "http://localhost:8233"}
+	}
+	emailHashKey := env.String("CAREBRIDGE_SEARCH_HASH_KEY", "")
 	addr := env.String("CAREBRIDGE_HTTP_ADDR", ":8080")
 	wait := env.Duration("CAREBRIDGE_SEND_WAIT", 20*time.Second)
 	cvAuth := carevalidate.Auth{
@@ -56,16 +68,36 @@ func main() {
 	defer c.Close()
 
 	mux := http.NewServeMux()
-	(&sendAPI{temporal: c, taskQueue: tc.TaskQueue, wait: wait, log: logger}).routes(mux)
+	(&sendAPI{temporal: c, taskQueue: tc.TaskQueue, wait: wait, emailHashKey: []byte(emailHashKey), log: logger}).routes(mux)
 	(&caseAPI{temporal: c, taskQueue: tc.TaskQueue, auth: cvAuth, caseInput: caseInput, log: logger}).routes(mux)
 	(&akuteAPI{temporal: c, taskQueue: tc.TaskQueue, verifier: akuteVerifier, log: logger}).routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: "Temporal is not reachable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", reg.Handler())
+	mux.Handle("/codec/", http.StripPrefix("/codec", codec.Handler(tc.Codec, codecToken, codecOrigins)))
+	if len(apiTokens) == 0 {
+		logger.Warn("the starter's /api routes are open to anyone who can reach it: set CAREBRIDGE_API_TOKENS")
+	}
+	if codecToken == "" {
+		logger.Warn("the codec endpoint decrypts for anyone who can reach it: set CAREBRIDGE_CODEC_AUTH_TOKEN")
+	}
+	if emailHashKey == "" {
+		logger.Warn("sends carry no PatientEmailHash search attribute: set CAREBRIDGE_SEARCH_HASH_KEY")
+	}
 
 	srv := &http.Server{
 		Addr:              addr,
-		Handler:           logRequests(logger, mux),
+		Handler:           reg.Instrument(logger, requireAPIToken(apiTokens, mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Writes wait for a send's answer, up to CAREBRIDGE_SEND_WAIT.
 		WriteTimeout: wait + 30*time.Second,
@@ -84,33 +116,28 @@ func main() {
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		config.Exit("starter", err)
 	}
+	_ = reg.Close()
 }
 
-// logRequests logs each request's route, status and duration: never a
-// query string or a body, which can carry PHI.
-func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+// requireAPIToken guards every /api/ route with a bearer token when tokens
+// are configured; the webhooks keep their partners' own auth.
+func requireAPIToken(tokens []string, next http.Handler) http.Handler {
+	if len(tokens) == 0 {
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			ok := 0
+			for _, t := range tokens {
+				ok |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
+			}
+			if ok != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
+				writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: "a bearer token is required"})
+				return
+			}
 		}
-		logger.Info("http request",
-			slog.String("route", route),
-			slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("workflow_id", rec.Header().Get("X-Workflow-Id")))
+		next.ServeHTTP(w, r)
 	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
 }

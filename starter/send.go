@@ -34,7 +34,9 @@ type sendAPI struct {
 	temporal  client.Client
 	taskQueue string
 	wait      time.Duration // how long a caller waits for Alleviate's answer
-	log       *slog.Logger
+	// emailHashKey keys the PatientEmailHash search attribute; empty: not set.
+	emailHashKey []byte
+	log          *slog.Logger
 }
 
 func (a *sendAPI) routes(mux *http.ServeMux) {
@@ -144,6 +146,7 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 		// of starting another: Alleviate never sees the lead twice.
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    a.searchAttributes(req),
 	}, workflows.AlleviateSendName, req)
 	if err != nil {
 		a.log.Error("starting send failed", slog.String("workflow_id", id), slog.String("error", err.Error()))
@@ -174,6 +177,21 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 			"status_url":  "/api/alleviate/send/" + id,
 		})
 	}
+}
+
+// searchAttributes let operators find sends in the Web UI: by form, by
+// instance, and by a keyed hash of the e-mail, never the e-mail.
+func (a *sendAPI) searchAttributes(req workflows.SendRequest) temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{
+		workflows.AttrKind.ValueSet("send"),
+		workflows.AttrStatus.ValueSet(workflows.StatusRunning),
+		workflows.AttrFormName.ValueSet(req.FormName),
+		workflows.AttrRealtimeInstance.ValueSet(req.Instance),
+	}
+	if len(a.emailHashKey) > 0 {
+		updates = append(updates, workflows.AttrPatientEmailHash.ValueSet(workflows.EmailHash(a.emailHashKey, req.Email)))
+	}
+	return temporal.NewSearchAttributes(updates...)
 }
 
 // writeAnswer hands Alleviate's answer back unchanged.

@@ -4,7 +4,10 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -16,13 +19,19 @@ import (
 	"github.com/carebridge/carebridge/clients/alleviate"
 	"github.com/carebridge/carebridge/clients/realtime"
 	"github.com/carebridge/carebridge/internal/config"
+	"github.com/carebridge/carebridge/internal/metrics"
 	"github.com/carebridge/carebridge/workflows"
 )
+
+// stopTimeout bounds how long running activities may finish at shutdown.
+const stopTimeout = 30 * time.Second
 
 func main() {
 	logger := config.Logger("worker")
 	env := config.FromOS()
-	tc := env.LoadTemporal(logger)
+	reg := metrics.New("carebridge_worker")
+	tc := env.LoadTemporal(logger, reg.SDK)
+	metricsAddr := env.String("CAREBRIDGE_METRICS_ADDR", ":9090")
 	send := activities.NewSend(
 		activepieces.New(activepieces.Config{
 			WebhookURL: env.Required("ACTIVEPIECES_WEBHOOK_URL"),
@@ -53,16 +62,28 @@ func main() {
 	}
 	defer c.Close()
 
-	w := worker.New(c, tc.TaskQueue, worker.Options{})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", reg.Handler())
+	go func() {
+		srv := &http.Server{Addr: metricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics listener failed", slog.String("addr", metricsAddr), slog.String("error", err.Error()))
+		}
+	}()
+
+	w := worker.New(c, tc.TaskQueue, worker.Options{WorkerStopTimeout: stopTimeout})
 	w.RegisterWorkflowWithOptions(workflows.AlleviateSend, workflow.RegisterOptions{Name: workflows.AlleviateSendName})
 	w.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.AkuteUnrouted, workflow.RegisterOptions{Name: workflows.AkuteUnroutedName})
 	w.RegisterActivity(send)
 	w.RegisterActivity(akuteActivities)
 
-	logger.Info("worker polling", slog.String("task_queue", tc.TaskQueue),
-		slog.String("namespace", tc.Options.Namespace), slog.String("temporal", tc.Options.HostPort))
+	logger.Info("worker polling", slog.String("task_queue", tc.TaskQueue), slog.String("namespace", tc.Options.Namespace),
+		slog.String("temporal", tc.Options.HostPort), slog.String("metrics", metricsAddr))
+	// On SIGINT/SIGTERM: stop polling, let running activities finish (up
+	// to stopTimeout), then exit.
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		config.Exit("worker", err)
 	}
+	_ = reg.Close()
 }

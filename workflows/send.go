@@ -75,5 +75,12 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 	if err := workflow.ExecuteActivity(stepOptions(ctx, 20*time.Second), a.PostAlleviateLead, lead).Get(ctx, &answer); err != nil {
 		return alleviate.Answer{}, err
 	}
+	// Version 1 marks a finished send as done for the Web UI's filters; runs
+	// started before it keep their history as it was.
+	if workflow.GetVersion(ctx, "send-done-search-attribute", workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(StatusDone)); err != nil {
+			workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err.Error())
+		}
+	}
 	return answer, nil
 }

@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/carebridge/carebridge/internal/codec"
 )
 
 // Env reads variables and remembers what was missing or malformed.
@@ -62,6 +64,17 @@ func (e *Env) Duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// List reads a comma-separated list; empty items are dropped.
+func (e *Env) List(name string) []string {
+	var out []string
+	for _, item := range strings.Split(e.String(name, ""), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
 // Int reads a positive integer.
 func (e *Env) Int(name string, def int) int {
 	v := e.String(name, "")
@@ -101,6 +114,7 @@ func Exit(program string, err error) {
 type Temporal struct {
 	TaskQueue string
 	Options   client.Options
+	Codec     *codec.Codec // encrypts every payload; the starter serves it to the Web UI
 }
 
 // DefaultTaskQueue is the task queue of every carebridge workflow.
@@ -109,8 +123,9 @@ const DefaultTaskQueue = "carebridge"
 // LoadTemporal reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 // TEMPORAL_TLS_* (the SDK's own environment conventions, through its
 // envconfig package, so Temporal Cloud and self-hosted clusters need no code
-// change) and CAREBRIDGE_TASK_QUEUE.
-func (e *Env) LoadTemporal(logger *slog.Logger) Temporal {
+// change), CAREBRIDGE_TASK_QUEUE and CAREBRIDGE_CODEC_KEYS (required: no
+// payload reaches Temporal in the clear).
+func (e *Env) LoadTemporal(logger *slog.Logger, metrics client.MetricsHandler) Temporal {
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
 		EnvLookup: envLookup{e.lookup},
 	})
@@ -124,7 +139,19 @@ func (e *Env) LoadTemporal(logger *slog.Logger) Temporal {
 		opts.Namespace = "default"
 	}
 	opts.Logger = sdklog.NewStructuredLogger(logger)
-	return Temporal{TaskQueue: e.String("CAREBRIDGE_TASK_QUEUE", DefaultTaskQueue), Options: opts}
+	opts.MetricsHandler = metrics
+	t := Temporal{TaskQueue: e.String("CAREBRIDGE_TASK_QUEUE", DefaultTaskQueue), Options: opts}
+	if keys := e.Required("CAREBRIDGE_CODEC_KEYS"); keys != "" {
+		c, err := codec.ParseKeys(keys)
+		if err != nil {
+			e.problems = append(e.problems, "CAREBRIDGE_CODEC_KEYS: "+err.Error())
+		} else {
+			t.Codec = c
+			t.Options.DataConverter = c.DataConverter()
+			t.Options.FailureConverter = c.FailureConverter()
+		}
+	}
+	return t
 }
 
 type envLookup struct{ lookup func(string) (string, bool) }

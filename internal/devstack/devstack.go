@@ -7,6 +7,7 @@ package devstack
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -55,7 +57,10 @@ type Stack struct {
 	UIURL        string
 	StarterURL   string
 	SandboxURL   string
-	env          []string
+	// WorkerMetricsURL is the worker's Prometheus endpoint.
+	WorkerMetricsURL string
+	env              []string          // the worker's and starter's environment
+	given            map[string]string // what the stack set in it
 
 	mu    sync.Mutex
 	procs map[string]*process
@@ -84,14 +89,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.build(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.startTemporal(ctx); err != nil {
-		return nil, err
-	}
 	starterPort := opts.StarterPort
 	if starterPort == 0 {
 		starterPort = freePort()
 	}
 	s.StarterURL = fmt.Sprintf("http://127.0.0.1:%d", starterPort)
+	if err := s.startTemporal(ctx); err != nil {
+		return nil, err
+	}
 	env := map[string]string{}
 	if opts.UseSandbox {
 		sandboxEnv, err := s.startSandbox(ctx)
@@ -109,6 +114,25 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	env["TEMPORAL_ADDRESS"] = s.TemporalAddr
 	env["CAREBRIDGE_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", starterPort)
+	metricsPort := freePort()
+	env["CAREBRIDGE_METRICS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", metricsPort)
+	s.WorkerMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	// Development encrypts as production does, with keys made once and kept
+	// beside Temporal's state (an environment's own keys win).
+	for name, newValue := range map[string]func() string{
+		"CAREBRIDGE_CODEC_KEYS":      func() string { return codec.NewKey("dev1") },
+		"CAREBRIDGE_SEARCH_HASH_KEY": func() string { return rand.Text() },
+	} {
+		if _, set := env[name]; set || os.Getenv(name) != "" {
+			continue
+		}
+		v, err := devSecret(filepath.Join(opts.DataDir, strings.ToLower(name)), newValue)
+		if err != nil {
+			return nil, err
+		}
+		env[name] = v
+	}
+	s.given = env
 	s.env = os.Environ()
 	for k, v := range env {
 		s.env = append(s.env, k+"="+v)
@@ -168,7 +192,7 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		if ui == 0 {
 			ui = freePort()
 		}
-		args = append(args, "--ui-port", fmt.Sprint(ui))
+		args = append(args, "--ui-port", fmt.Sprint(ui), "--ui-codec-endpoint", s.StarterURL+"/codec")
 		s.UIURL = fmt.Sprintf("http://127.0.0.1:%d", ui)
 	}
 	if err := s.spawn("temporal", s.temporalPath, args, os.Environ(), nil); err != nil {
@@ -231,6 +255,9 @@ func (s *Stack) startSandbox(ctx context.Context) (map[string]string, error) {
 		}
 	}
 }
+
+// Env is a variable the stack gave the worker and the starter.
+func (s *Stack) Env(name string) string { return s.given[name] }
 
 // TemporalCLI is the path of the pinned temporal CLI.
 func (s *Stack) TemporalCLI() string { return s.temporalPath }
@@ -347,6 +374,18 @@ func (s *Stack) logf(name, format string, args ...any) {
 		return
 	}
 	fmt.Fprintf(s.opts.Logs, "%-8s | %s\n", name, fmt.Sprintf(format, args...))
+}
+
+// devSecret reads a development secret from path, making it once.
+func devSecret(path string, newValue func() string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	v := newValue()
+	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("devstack: writing %s: %w", path, err)
+	}
+	return v, nil
 }
 
 // upstreamConfigured reports whether the environment already points the

@@ -1,0 +1,136 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+const phi = "john.doe@example.com"
+
+func payload(t *testing.T, v any) *commonpb.Payload {
+	t.Helper()
+	p, err := converter.GetDefaultDataConverter().ToPayload(v)
+	require.NoError(t, err)
+	return p
+}
+
+func TestRoundTripAndCiphertext(t *testing.T) {
+	c, err := ParseKeys(NewKey("k1"))
+	require.NoError(t, err)
+	enc, err := c.Encode([]*commonpb.Payload{payload(t, map[string]string{"email": phi})})
+	require.NoError(t, err)
+	assert.NotContains(t, string(enc[0].Data), phi)
+	assert.Equal(t, "k1", string(enc[0].Metadata[metadataKeyID]))
+	assert.Equal(t, MetadataEncoding, string(enc[0].Metadata[converter.MetadataEncoding]))
+
+	dec, err := c.Decode(enc)
+	require.NoError(t, err)
+	var out map[string]string
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(dec[0], &out))
+	assert.Equal(t, phi, out["email"])
+
+	plain := payload(t, "not encrypted")
+	passed, err := c.Decode([]*commonpb.Payload{plain})
+	require.NoError(t, err)
+	assert.Equal(t, plain, passed[0], "payloads written before encryption still read")
+}
+
+func TestRotation(t *testing.T) {
+	old := NewKey("2026-01")
+	oldCodec, _ := ParseKeys(old)
+	enc, err := oldCodec.Encode([]*commonpb.Payload{payload(t, phi)})
+	require.NoError(t, err)
+
+	rotated, err := ParseKeys(NewKey("2026-11") + "," + old)
+	require.NoError(t, err)
+	_, err = rotated.Decode(enc)
+	require.NoError(t, err, "runs under the old key still decode")
+	fresh, _ := rotated.Encode([]*commonpb.Payload{payload(t, phi)})
+	assert.Equal(t, "2026-11", string(fresh[0].Metadata[metadataKeyID]), "the first key encrypts")
+
+	withoutOld, _ := ParseKeys(NewKey("2026-11"))
+	_, err = withoutOld.Decode(enc)
+	assert.ErrorContains(t, err, `key "2026-01", which is not configured`)
+}
+
+func TestTamperingIsDetected(t *testing.T) {
+	c, _ := ParseKeys(NewKey("k"))
+	enc, _ := c.Encode([]*commonpb.Payload{payload(t, phi)})
+	enc[0].Data[len(enc[0].Data)-1] ^= 1
+	_, err := c.Decode(enc)
+	assert.Error(t, err)
+}
+
+func TestParseKeysErrorsNeverEchoKeys(t *testing.T) {
+	for spec, want := range map[string]string{
+		"":           "no codec key given",
+		"nocolon":    "want id:base64key",
+		"k:c2hvcnQ=": `codec key "k": want 32 bytes`,
+		"k:!!!":      `codec key "k": want 32 bytes`,
+		NewKey("a") + "," + strings.Replace(NewKey("b"), "b:", "a:", 1): `codec key "a" is given twice`,
+	} {
+		_, err := ParseKeys(spec)
+		require.Error(t, err, spec)
+		assert.Contains(t, err.Error(), want)
+		assert.NotContains(t, err.Error(), "c2hvcnQ=")
+	}
+}
+
+func TestHandler(t *testing.T) {
+	c, _ := ParseKeys(NewKey("k"))
+	enc, _ := c.Encode([]*commonpb.Payload{payload(t, phi)})
+	body, _ := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
+	srv := httptest.NewServer(Handler(c, "s3cret", []string{"http://127.0.0.1:8233"}))
+	defer srv.Close()
+
+	do := func(path, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, _ := do("/decode", "")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	status, _ = do("/decode", "wrong")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	for _, path := range []string{"/decode", "/default/decode"} {
+		status, out := do(path, "s3cret")
+		require.Equal(t, http.StatusOK, status, out)
+		var decoded commonpb.Payloads
+		require.NoError(t, protojson.Unmarshal([]byte(out), &decoded))
+		var got string
+		require.NoError(t, json.Unmarshal(decoded.Payloads[0].Data, &got))
+		assert.Equal(t, phi, got)
+	}
+
+	req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/decode", nil)
+	req.Header.Set("Origin", "http://127.0.0.1:8233")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	assert.Equal(t, "http://127.0.0.1:8233", resp.Header.Get("Access-Control-Allow-Origin"))
+	assert.Contains(t, resp.Header.Get("Access-Control-Allow-Headers"), "Authorization")
+
+	req.Header.Set("Origin", "http://evil.example")
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+}
