@@ -5,10 +5,13 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +25,12 @@ import (
 // sendWait is CAREBRIDGE_SEND_WAIT for the suite: short, so the 202 path
 // is quick to reach.
 const sendWait = 4 * time.Second
+
+// The starter's API and codec endpoint are closed in the suite, as in production.
+const (
+	apiToken   = "integration-api-token"
+	codecToken = "integration-codec-token"
+)
 
 // signingSecret turns on CareValidate's optional x-cv-signature.
 const signingSecret = "integration-signing-secret"
@@ -64,6 +73,8 @@ func run(m *testing.M) int {
 			// Small runs: every case here continues as new several times.
 			"CAREBRIDGE_CASE_MAX_SIGNALS":   "10",
 			"CAREBRIDGE_CASE_ARCHIVE_GRACE": "2s",
+			"CAREBRIDGE_API_TOKENS":         "other-token," + apiToken,
+			"CAREBRIDGE_CODEC_AUTH_TOKEN":   codecToken,
 		},
 		Logs: logs,
 	})
@@ -101,4 +112,14 @@ func run(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+const sigterm = syscall.SIGTERM
+
+func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// runCLI runs the pinned temporal CLI against the suite's server.
+func runCLI(args ...string) (string, error) {
+	out, err := exec.Command(stack.TemporalCLI(), append(args, "--address", stack.TemporalAddr)...).CombinedOutput()
+	return string(out), err
 }

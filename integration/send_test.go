@@ -43,6 +43,7 @@ func post(t *testing.T, path, body string, header map[string]string) response {
 	req, err := http.NewRequest(http.MethodPost, stack.StarterURL+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+apiToken)
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
@@ -55,7 +56,10 @@ func post(t *testing.T, path, body string, header map[string]string) response {
 
 func get(t *testing.T, path string) response {
 	t.Helper()
-	resp, err := http.Get(stack.StarterURL + path)
+	req, err := http.NewRequest(http.MethodGet, stack.StarterURL+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)

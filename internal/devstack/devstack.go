@@ -256,6 +256,15 @@ func (s *Stack) startSandbox(ctx context.Context) (map[string]string, error) {
 	}
 }
 
+// SetEnv changes a variable for the worker and starter started after it
+// (a key rotation, say).
+func (s *Stack) SetEnv(name, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.given[name] = value
+	s.env = append(s.env, name+"="+value) // the last one wins
+}
+
 // Env is a variable the stack gave the worker and the starter.
 func (s *Stack) Env(name string) string { return s.given[name] }
 
