@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -29,6 +30,9 @@ import (
 const shutdownGrace = 30 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(config.Healthcheck("CAREBRIDGE_HTTP_ADDR", ":8080", "/healthz"))
+	}
 	logger := config.Logger("starter")
 	env := config.FromOS()
 	reg := metrics.New("carebridge_starter")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -27,6 +28,9 @@ import (
 const stopTimeout = 30 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(config.Healthcheck("CAREBRIDGE_METRICS_ADDR", ":9090", "/metrics"))
+	}
 	logger := config.Logger("worker")
 	env := config.FromOS()
 	reg := metrics.New("carebridge_worker")

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -172,4 +173,25 @@ func (l envLookup) Environ() []string {
 // Logger is carebridge's JSON logger on stderr.
 func Logger(program string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("program", program)
+}
+
+// Healthcheck is the container health check of a program (its image has no
+// shell and no curl): GET path on the program's own listener, exit 0 on 200.
+func Healthcheck(addrVar, defaultAddr, path string) int {
+	addr := FromOS().String(addrVar, defaultAddr)
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "unhealthy:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(os.Stderr, "unhealthy: HTTP", resp.StatusCode)
+		return 1
+	}
+	return 0
 }

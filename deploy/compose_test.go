@@ -1,0 +1,112 @@
+// Package deploy checks the production deployment files. No Docker engine
+// runs where carebridge is developed, so their structure is what is tested.
+package deploy
+
+import (
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/carebridge/carebridge/workflows"
+)
+
+type service struct {
+	Image       string            `yaml:"image"`
+	Build       any               `yaml:"build"`
+	Entrypoint  []string          `yaml:"entrypoint"`
+	Command     []string          `yaml:"command"`
+	Environment map[string]string `yaml:"environment"`
+	DependsOn   map[string]struct {
+		Condition string `yaml:"condition"`
+	} `yaml:"depends_on"`
+	Healthcheck *struct {
+		Test []string `yaml:"test"`
+	} `yaml:"healthcheck"`
+	Deploy struct {
+		Replicas int `yaml:"replicas"`
+	} `yaml:"deploy"`
+	Ports []string `yaml:"ports"`
+}
+
+func compose(t *testing.T) map[string]service {
+	t.Helper()
+	b, err := os.ReadFile("../docker-compose.yml")
+	require.NoError(t, err)
+	var doc struct {
+		Services map[string]service `yaml:"services"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &doc))
+	return doc.Services
+}
+
+func TestComposeServices(t *testing.T) {
+	s := compose(t)
+	var names []string
+	for n := range s {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	assert.Equal(t, []string{"postgresql", "starter", "temporal", "temporal-admin-tools", "temporal-ui", "worker"}, names)
+
+	for name, svc := range s {
+		if svc.Image != "" && !strings.HasPrefix(svc.Image, "carebridge:") { // our own build is tagged locally
+			assert.Regexp(t, regexp.MustCompile(`:[0-9][0-9.]*$`), svc.Image, "%s pins its image", name)
+		}
+	}
+	for _, name := range []string{"postgresql", "temporal", "worker", "starter"} {
+		require.NotNil(t, s[name].Healthcheck, "%s has a health check", name)
+		assert.NotEmpty(t, s[name].Healthcheck.Test)
+	}
+	assert.Equal(t, 2, s["worker"].Deploy.Replicas)
+	assert.Equal(t, "service_healthy", s["temporal"].DependsOn["postgresql"].Condition)
+	assert.Equal(t, "service_completed_successfully", s["worker"].DependsOn["temporal-admin-tools"].Condition)
+	assert.Equal(t, "service_completed_successfully", s["starter"].DependsOn["temporal-admin-tools"].Condition)
+	assert.Contains(t, s["temporal"].Image, "temporalio/auto-setup")
+	assert.Equal(t, "postgres12", s["temporal"].Environment["DB"])
+	assert.Contains(t, s["temporal-ui"].Image, "temporalio/ui")
+}
+
+func TestComposeUIUsesTheCodecEndpoint(t *testing.T) {
+	s := compose(t)
+	assert.Equal(t, "http://localhost:8080/codec", s["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"])
+	assert.Contains(t, s["starter"].Ports, "8080:8080")
+	assert.Contains(t, s["starter"].Environment["CAREBRIDGE_CODEC_CORS_ORIGINS"], "localhost:8233")
+}
+
+func TestComposeRegistersEverySearchAttribute(t *testing.T) {
+	cmd := strings.Join(compose(t)["temporal-admin-tools"].Command, " ")
+	for name, typ := range workflows.SearchAttributes {
+		assert.Contains(t, cmd, name+"="+typ)
+	}
+}
+
+func TestComposeGivesEachProgramItsRequiredConfiguration(t *testing.T) {
+	s := compose(t)
+	for _, v := range []string{"TEMPORAL_ADDRESS", "CAREBRIDGE_CODEC_KEYS", "ACTIVEPIECES_WEBHOOK_URL", "REALTIME_BASE_URL",
+		"ALLEVIATE_BASE_URL", "ALLEVIATE_API_KEY", "AKUTE_BASE_URL", "AKUTE_API_KEY"} {
+		assert.Contains(t, s["worker"].Environment, v, "worker")
+	}
+	for _, v := range []string{"TEMPORAL_ADDRESS", "CAREBRIDGE_CODEC_KEYS", "CAREVALIDATE_AUTH_SECRET", "AKUTE_WEBHOOK_SECRET",
+		"CAREBRIDGE_API_TOKENS", "CAREBRIDGE_CODEC_AUTH_TOKEN"} {
+		assert.Contains(t, s["starter"].Environment, v, "starter")
+	}
+	for _, secret := range []string{"CAREBRIDGE_CODEC_KEYS", "ALLEVIATE_API_KEY", "AKUTE_API_KEY"} {
+		assert.Contains(t, s["worker"].Environment[secret], ":?", "%s must be given, never defaulted", secret)
+	}
+}
+
+func TestDockerfile(t *testing.T) {
+	b, err := os.ReadFile("../Dockerfile")
+	require.NoError(t, err)
+	df := string(b)
+	assert.Equal(t, 2, strings.Count(df, "\nFROM "), "multi-stage: a build stage and a runtime stage")
+	assert.Contains(t, df, "CGO_ENABLED=0", "static binaries")
+	assert.Contains(t, df, "USER nonroot")
+	assert.Contains(t, df, "./worker ./starter")
+}
