@@ -40,10 +40,12 @@ func main() {
 
 	fmt.Printf(`
 carebridge is running.
-  API            %[1]s  (POST /api/alleviate/send)
-  Temporal UI    %[2]s
+  API            %[1]s  (POST /api/alleviate/send, POST /webhooks/carevalidate)
+  Temporal UI    %[2]s  (payloads are encrypted; the UI decrypts through %[1]s/codec)
   Temporal gRPC  %[3]s
   Sandbox        %[4]s
+  Metrics        %[1]s/metrics  %[5]s
+  Dev keys       .data/carebridge_codec_keys, .data/carebridge_search_hash_key
 
 Send the reference's example lead:
 
@@ -51,8 +53,10 @@ Send the reference's example lead:
     -H 'Content-Type: application/json' \
     -d '{"form_name":"vip_tlc_bunionectomy_ect","phone":"555-123-4567","name":"John Doe","email":"john.doe@example.com","instance_name":"ect"}'
 
+Play a CareValidate case: go run ./sandbox send-case, then curl %[1]s/api/cases/<case id>
+
 Ctrl-C stops everything.
-`, stack.StarterURL, stack.UIURL, stack.TemporalAddr, stack.SandboxURL)
+`, stack.StarterURL, stack.UIURL, stack.TemporalAddr, stack.SandboxURL, stack.WorkerMetricsURL)
 
 	exited := make(chan string, 1)
 	go func() { exited <- stack.Wait() }()
