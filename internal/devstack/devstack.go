@@ -46,6 +46,7 @@ type Options struct {
 	// credentials; the sandbox serves the rest.
 	KeepUpstreamEnv bool
 	Logs            io.Writer // every process's output, prefixed; nil discards
+	Untuned         bool      // the dev server's defaults (benchmark comparisons)
 }
 
 // Stack is a running stack.
@@ -182,6 +183,9 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		"--db-filename", filepath.Join(s.opts.DataDir, "temporal.db"),
 		"--log-level", "warn",
 	}
+	if !s.opts.Untuned {
+		args = append(args, devServerTuning...)
+	}
 	for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes)) {
 		args = append(args, "--search-attribute", name+"="+workflows.SearchAttributes[name])
 	}
@@ -270,6 +274,16 @@ func (s *Stack) Env(name string) string { return s.given[name] }
 
 // TemporalCLI is the path of the pinned temporal CLI.
 func (s *Stack) TemporalCLI() string { return s.temporalPath }
+
+// PID is a running process's id, or 0.
+func (s *Stack) PID(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.procs[name]; p != nil {
+		return p.cmd.Process.Pid
+	}
+	return 0
+}
 
 // Bin is the directory holding the worker, starter and sandbox binaries.
 func (s *Stack) Bin() string { return s.bin }
@@ -395,6 +409,18 @@ func devSecret(path string, newValue func() string) (string, error) {
 		return "", fmt.Errorf("devstack: writing %s: %w", path, err)
 	}
 	return v, nil
+}
+
+// devServerTuning makes the dev server answer as fast as carebridge needs
+// (BENCHMARKS.md says what each bought): one task queue partition, so a
+// task never waits for a poller on another partition; SQLite in WAL mode
+// without a sync per commit, which keeps state across restarts of the
+// process (not of the machine).
+var devServerTuning = []string{
+	"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+	"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+	"--sqlite-pragma", "journal_mode=wal",
+	"--sqlite-pragma", "synchronous=normal",
 }
 
 // upstreamConfigured reports whether the environment already points the
