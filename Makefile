@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint unit tools
+.PHONY: run test lint unit tools bench test-faults
 
 ## run: Temporal dev server, sandbox, worker and starter; Ctrl-C stops them.
 run:
@@ -13,6 +13,10 @@ run:
 test: lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime 5s ./clients/akute/akutewebhook/
+
+## bench: carebridge against the direct design (BENCHMARKS.md); flags: make bench ARGS="-sends 1000"
+bench:
+	$(GO) run ./cmd/bench $(ARGS)
 
 ## unit: the tests that need no Temporal server (seconds).
 unit:

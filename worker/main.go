@@ -75,7 +75,13 @@ func main() {
 		}
 	}()
 
-	w := worker.New(c, tc.TaskQueue, worker.Options{WorkerStopTimeout: stopTimeout})
+	w := worker.New(c, tc.TaskQueue, worker.Options{
+		WorkerStopTimeout: stopTimeout,
+		// More pollers than the SDK's two: a task finds a poller waiting
+		// (a sync match) instead of a round trip through the backlog.
+		MaxConcurrentWorkflowTaskPollers: 8,
+		MaxConcurrentActivityTaskPollers: 8,
+	})
 	w.RegisterWorkflowWithOptions(workflows.AlleviateSend, workflow.RegisterOptions{Name: workflows.AlleviateSendName})
 	w.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.AkuteUnrouted, workflow.RegisterOptions{Name: workflows.AkuteUnroutedName})

@@ -44,15 +44,38 @@ func stepOptions(ctx workflow.Context, attemptTimeout time.Duration) workflow.Co
 	})
 }
 
+func localStepOptions(ctx workflow.Context, attemptTimeout time.Duration) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    attemptTimeout,
+		ScheduleToCloseTimeout: sendStepGiveUp,
+		RetryPolicy:            upstreamRetry,
+	})
+}
+
+// step runs one of the send's steps. From version 1 on they are local
+// activities: they run in the worker that runs the workflow, without a
+// round trip through a task queue each, which is most of a send's latency
+// (BENCHMARKS.md); they are still recorded, retried and shown one by one.
+func step(ctx workflow.Context, local bool, attemptTimeout time.Duration, activity any, args ...any) workflow.Future {
+	if local {
+		return workflow.ExecuteLocalActivity(localStepOptions(ctx, attemptTimeout), activity, args...)
+	}
+	return workflow.ExecuteActivity(stepOptions(ctx, attemptTimeout), activity, args...)
+}
+
 // AlleviateSend runs the reference's three steps: a Realtime token from
 // Activepieces, the patient's subjectId from Realtime, the lead to Alleviate.
 // It returns Alleviate's answer, whatever its status.
 func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, error) {
+	// Version 1: the steps run as local activities and a finished send is
+	// marked done for the Web UI's filters. Runs started before keep their
+	// history as it was.
+	v1 := workflow.GetVersion(ctx, "send-local-steps", workflow.DefaultVersion, 1) == 1
 	var a *activities.Send
 
 	// The Activepieces flow may hold the request for its full 30 s.
 	var token activities.TokenStatus
-	if err := workflow.ExecuteActivity(stepOptions(ctx, 40*time.Second), a.FetchRealtimeToken).Get(ctx, &token); err != nil {
+	if err := step(ctx, v1, 40*time.Second, a.FetchRealtimeToken).Get(ctx, &token); err != nil {
 		return alleviate.Answer{}, err
 	}
 
@@ -60,7 +83,7 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 	// restarted, a token Realtime refused), so it gets Activepieces' time too.
 	var patientID int64
 	query := activities.PatientQuery{Instance: req.Instance, Email: req.Email}
-	if err := workflow.ExecuteActivity(stepOptions(ctx, 60*time.Second), a.LookupRealtimePatient, query).Get(ctx, &patientID); err != nil {
+	if err := step(ctx, v1, 60*time.Second, a.LookupRealtimePatient, query).Get(ctx, &patientID); err != nil {
 		return alleviate.Answer{}, err
 	}
 
@@ -72,12 +95,10 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 		Email:     req.Email,
 	}
 	var answer alleviate.Answer
-	if err := workflow.ExecuteActivity(stepOptions(ctx, 20*time.Second), a.PostAlleviateLead, lead).Get(ctx, &answer); err != nil {
+	if err := step(ctx, v1, 20*time.Second, a.PostAlleviateLead, lead).Get(ctx, &answer); err != nil {
 		return alleviate.Answer{}, err
 	}
-	// Version 1 marks a finished send as done for the Web UI's filters; runs
-	// started before it keep their history as it was.
-	if workflow.GetVersion(ctx, "send-done-search-attribute", workflow.DefaultVersion, 1) == 1 {
+	if v1 {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(StatusDone)); err != nil {
 			workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err.Error())
 		}

@@ -78,7 +78,6 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	stack, err := devstack.Start(ctx, devstack.Options{
 		RepoRoot: o.RepoRoot, DataDir: data, Headless: true, UseSandbox: true, Untuned: o.Untuned,
 		SandboxArgs: []string{"-latency", o.Latency.String()},
-		Env:         map[string]string{"CAREBRIDGE_SEND_WAIT": "60s"},
 		Logs:        logs,
 	})
 	if err != nil {
