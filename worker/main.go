@@ -40,21 +40,25 @@ func main() {
 		activepieces.New(activepieces.Config{
 			WebhookURL: env.Required("ACTIVEPIECES_WEBHOOK_URL"),
 			TokenField: env.String("ACTIVEPIECES_TOKEN_FIELD", ""),
+			Timeout:    env.Duration("ACTIVEPIECES_TIMEOUT", activepieces.DefaultTimeout),
 		}),
 		realtime.New(realtime.Config{
 			BaseURL:    env.Required("REALTIME_BASE_URL"),
 			AuthHeader: env.String("REALTIME_AUTH_HEADER", ""),
 			AuthPrefix: env.String("REALTIME_AUTH_PREFIX", ""),
+			Timeout:    env.Duration("REALTIME_TIMEOUT", realtime.DefaultTimeout),
 		}),
 		alleviate.New(alleviate.Config{
 			BaseURL: env.Required("ALLEVIATE_BASE_URL"),
 			APIKey:  env.Required("ALLEVIATE_API_KEY"),
 			Source:  env.String("ALLEVIATE_SOURCE", alleviate.DefaultSource),
+			Timeout: env.Duration("ALLEVIATE_TIMEOUT", alleviate.DefaultTimeout),
 		}),
 	)
 	akuteActivities := activities.NewAkute(akute.New(akute.Config{
 		BaseURL: env.Required("AKUTE_BASE_URL"),
 		APIKey:  env.Required("AKUTE_API_KEY"),
+		Timeout: env.Duration("AKUTE_TIMEOUT", akute.DefaultTimeout),
 	}), env.String("AKUTE_DEFAULT_TASK_OWNER_ID", ""))
 	if err := env.Err(); err != nil {
 		config.Exit("worker", err)

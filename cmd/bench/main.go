@@ -47,7 +47,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	text := fmt.Sprintf("Machine: %s\nCommand: %s\n\n%s\n%s\n", report.Machine, strings.Join(os.Args, " "),
+	text := fmt.Sprintf("Machine: %s\nCommand: %s\n\n%s\n%s\n", report.Machine, strings.TrimSpace("go run ./cmd/bench "+strings.Join(os.Args[1:], " ")),
 		report.Markdown(), strings.Join(report.Checks, "\n"))
 	fmt.Print(text)
 	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(text), 0o644); err != nil {

@@ -54,6 +54,7 @@ type Stack struct {
 	opts         Options
 	bin          string // worker, starter and sandbox binaries
 	temporalPath string // the pinned temporal CLI, in Go's build cache
+	temporalArgs []string
 	TemporalAddr string
 	UIURL        string
 	StarterURL   string
@@ -199,7 +200,14 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		args = append(args, "--ui-port", fmt.Sprint(ui), "--ui-codec-endpoint", s.StarterURL+"/codec")
 		s.UIURL = fmt.Sprintf("http://127.0.0.1:%d", ui)
 	}
-	if err := s.spawn("temporal", s.temporalPath, args, os.Environ(), nil); err != nil {
+	s.temporalArgs = args
+	return s.RestartTemporal(ctx)
+}
+
+// RestartTemporal starts the dev server again on the same state and port
+// (after Signal("temporal", …)) and waits until it answers.
+func (s *Stack) RestartTemporal(ctx context.Context) error {
+	if err := s.spawn("temporal", s.temporalPath, s.temporalArgs, os.Environ(), nil); err != nil {
 		return err
 	}
 	return s.WaitTemporal(ctx, 60*time.Second)

@@ -1,0 +1,382 @@
+//go:build faults
+
+// Package faults puts the real stack under load and breaks it: upstreams
+// failing, hanging and dropping connections, the worker killed, the Temporal
+// server and the starter restarted, duplicate deliveries. After each, every
+// send and every case must complete, nothing lost, nothing done twice except
+// where an upstream saw the first attempt and its answer was lost.
+//
+// Run with `make test-faults` (go test -tags faults ./faults).
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carebridge/carebridge/clients/akute"
+	"github.com/carebridge/carebridge/clients/alleviate"
+	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
+	"github.com/carebridge/carebridge/internal/devstack"
+	"github.com/carebridge/carebridge/internal/fake"
+)
+
+const (
+	sendsPerScenario = 20
+	casesPerScenario = 5
+	eventsPerCase    = 8
+	tasksPerCase     = 2 // the scripted case: a decision and a tracking task
+)
+
+var (
+	stack   *devstack.Stack
+	sandbox struct{ activepieces, realtime, alleviate, akute fake.Control }
+	client  = &http.Client{Timeout: 30 * time.Second}
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	root, _ := filepath.Abs("..")
+	dir, _ := os.MkdirTemp("", "carebridge-faults-")
+	defer os.RemoveAll(dir)
+	logs, _ := os.Create(filepath.Join(dir, "stack.log"))
+	var err error
+	stack, err = devstack.Start(context.Background(), devstack.Options{
+		RepoRoot: root, DataDir: dir, Headless: true, UseSandbox: true, Logs: logs,
+		Env: map[string]string{
+			// Short client timeouts so a hung upstream is a timeout in seconds.
+			"ALLEVIATE_TIMEOUT": "2s", "REALTIME_TIMEOUT": "2s", "AKUTE_TIMEOUT": "2s", "ACTIVEPIECES_TIMEOUT": "2s",
+			"CAREBRIDGE_SEND_WAIT":          "3s",
+			"CAREBRIDGE_CASE_ARCHIVE_GRACE": "1s",
+		},
+	})
+	if err != nil {
+		fmt.Println("faults: starting the stack:", err)
+		os.Exit(1)
+	}
+	sandbox.activepieces = fake.Control{URL: stack.SandboxURL + "/activepieces"}
+	sandbox.realtime = fake.Control{URL: stack.SandboxURL + "/realtime"}
+	sandbox.alleviate = fake.Control{URL: stack.SandboxURL + "/alleviate"}
+	sandbox.akute = fake.Control{URL: stack.SandboxURL + "/akute/v1"}
+	code := m.Run()
+	stack.Stop()
+	if code != 0 {
+		if b, err := os.ReadFile(filepath.Join(dir, "stack.log")); err == nil && len(b) > 30000 {
+			fmt.Printf("---- stack log (tail) ----\n%s\n", b[len(b)-30000:])
+		}
+	}
+	os.Exit(code)
+}
+
+// tally is what a scenario counts.
+type tally struct {
+	sent, acknowledged, completed          atomic.Int64 // sends
+	events, eventsAcked                    atomic.Int64 // webhook deliveries (distinct events)
+	refused503                             atomic.Int64 // 503s the starter answered (then retried)
+	applied, duplicated, atLeastOnce, lost int
+}
+
+func (c *tally) String() string {
+	return fmt.Sprintf("sends %d sent / %d acknowledged / %d completed; events %d sent / %d acknowledged / %d applied; "+
+		"503s retried %d; duplicated %d; at-least-once %d; lost %d",
+		c.sent.Load(), c.acknowledged.Load(), c.completed.Load(), c.events.Load(), c.eventsAcked.Load(), c.applied,
+		c.refused503.Load(), c.duplicated, c.atLeastOnce, c.lost)
+}
+
+// load is one scenario's traffic: sends with Idempotency-Keys and cases'
+// webhooks, each retried by its sender until acknowledged, as a careful
+// client (and CareValidate) would.
+type load struct {
+	name   string
+	phones []string
+	cases  []string
+	shorts []string // the cases' short ids, which tag their Akute tasks
+	tally  *tally
+	wg     sync.WaitGroup
+}
+
+func startLoad(t *testing.T, name string) *load {
+	t.Helper()
+	l := &load{name: name, tally: &tally{}}
+	run := time.Now().UnixNano()
+	for i := range sendsPerScenario {
+		phone := fmt.Sprintf("555-%d-%04d", run%100000, i)
+		l.phones = append(l.phones, phone)
+		l.wg.Go(func() { l.send(t, phone, fmt.Sprintf("%s-%d-%d", name, run, i)) })
+		time.Sleep(50 * time.Millisecond) // spread over the fault window
+	}
+	for i := range casesPerScenario {
+		id, short := fmt.Sprintf("%s-%d-%d", name, run, i), fmt.Sprintf("F%d-%d", run%100000, i)
+		l.cases, l.shorts = append(l.cases, id), append(l.shorts, short)
+		steps := carevalidatetest.Script(carevalidatetest.Case{ID: id, ShortID: short}, time.Now().Add(-time.Hour))
+		l.wg.Go(func() {
+			for _, step := range steps {
+				l.deliver(t, step.Body)
+			}
+		})
+	}
+	return l
+}
+
+func (l *load) send(t *testing.T, phone, key string) {
+	l.tally.sent.Add(1)
+	body := fmt.Sprintf(`{"form_name":"faults","phone":%q,"name":"John Doe","email":"john.doe@example.com","instance_name":"ect"}`, phone)
+	deadline := time.Now().Add(3 * time.Minute)
+	acked := false
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest(http.MethodPost, stack.StarterURL+"/api/alleviate/send", strings.NewReader(body))
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := client.Do(req)
+		if err != nil {
+			time.Sleep(300 * time.Millisecond) // the starter is restarting
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			l.tally.refused503.Add(1)
+			time.Sleep(300 * time.Millisecond)
+			continue
+		}
+		if !acked && resp.Header.Get("X-Workflow-Id") != "" {
+			acked = true
+			l.tally.acknowledged.Add(1)
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			l.tally.completed.Add(1)
+			return
+		case http.StatusAccepted: // still running: ask again with the same key
+			time.Sleep(500 * time.Millisecond)
+		default:
+			t.Errorf("send %s: HTTP %d %s", key, resp.StatusCode, b)
+			return
+		}
+	}
+	t.Errorf("send %s never completed", key)
+}
+
+func (l *load) deliver(t *testing.T, body []byte) {
+	l.tally.events.Add(1)
+	sender := carevalidatetest.Sender{URL: stack.StarterURL + "/webhooks/carevalidate",
+		Header: stack.Env("CAREVALIDATE_AUTH_HEADER"), Secret: stack.Env("CAREVALIDATE_AUTH_SECRET"), Client: client}
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		status, answer, err := sender.Send(body)
+		switch {
+		case err != nil:
+			time.Sleep(300 * time.Millisecond)
+		case status == http.StatusAccepted:
+			l.tally.eventsAcked.Add(1)
+			return
+		case status == http.StatusServiceUnavailable:
+			l.tally.refused503.Add(1)
+			time.Sleep(300 * time.Millisecond)
+		default:
+			t.Errorf("webhook: HTTP %d %s", status, answer)
+			return
+		}
+	}
+	t.Errorf("a webhook was never acknowledged")
+}
+
+// settle waits for the traffic and for every case, then counts what the
+// upstreams received. atLeastOnce says whether the scenario can make an
+// upstream see a request whose answer was lost.
+func (l *load) settle(t *testing.T, atLeastOnce bool) {
+	t.Helper()
+	l.wg.Wait()
+	c := l.tally
+	for _, id := range l.cases {
+		var applied int
+		require.Eventually(t, func() bool {
+			applied = caseApplied(id)
+			return applied == eventsPerCase
+		}, 2*time.Minute, 200*time.Millisecond, "case %s applied %d of %d events", id, applied, eventsPerCase)
+		c.applied += applied
+	}
+	// Alleviate: one lead per send.
+	var leads []alleviate.Lead
+	require.NoError(t, sandbox.alleviate.Get("/_sandbox/leads", &leads))
+	perPhone := map[string]int{}
+	for _, lead := range leads {
+		perPhone[lead.Phone]++
+	}
+	// Akute: the case tasks, once each, once every task has been created.
+	var tasks []akute.Task
+	require.Eventually(t, func() bool {
+		tasks = nil
+		require.NoError(t, sandbox.akute.Get("/_sandbox/tasks", &tasks))
+		return countTasks(tasks, l.shorts) >= tasksPerCase*len(l.cases)
+	}, 2*time.Minute, 200*time.Millisecond)
+	extra := 0
+	for _, phone := range l.phones {
+		switch n := perPhone[phone]; {
+		case n == 0:
+			c.lost++
+		case n > 1:
+			extra += n - 1
+		}
+	}
+	extra += countTasks(tasks, l.shorts) - tasksPerCase*len(l.cases)
+	if atLeastOnce {
+		c.atLeastOnce = extra
+	} else {
+		c.duplicated = extra
+	}
+	c.lost += int(c.sent.Load()-c.completed.Load()) + int(c.events.Load()-c.eventsAcked.Load())
+	t.Logf("%s: %s", l.name, c)
+	assert.Zero(t, c.lost, "lost")
+	assert.Zero(t, c.duplicated, "duplicated effects where the upstream never saw a first attempt")
+	assert.Equal(t, c.sent.Load(), c.completed.Load())
+	assert.Equal(t, eventsPerCase*len(l.cases), c.applied)
+}
+
+// countTasks counts the Akute tasks tagged with one of the cases.
+func countTasks(tasks []akute.Task, shorts []string) int {
+	mine := map[string]bool{}
+	for _, short := range shorts {
+		mine["case:"+short] = true
+	}
+	n := 0
+	for _, task := range tasks {
+		for _, tag := range task.Tags {
+			if mine[tag] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func caseApplied(id string) int {
+	resp, err := client.Get(stack.StarterURL + "/api/cases/" + id)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var s struct {
+		EventsApplied int `json:"events_applied"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&s)
+	return s.EventsApplied
+}
+
+func reset(t *testing.T) {
+	t.Helper()
+	for _, c := range []fake.Control{sandbox.activepieces, sandbox.realtime, sandbox.alleviate, sandbox.akute} {
+		require.NoError(t, c.Reset())
+	}
+}
+
+// faultFor injects faults, lets the load run into them, then clears them.
+func faultFor(t *testing.T, d time.Duration, faults map[fake.Control]fake.Fault) {
+	t.Helper()
+	for c, f := range faults {
+		require.NoError(t, c.Inject(f))
+	}
+	time.Sleep(d)
+	for c := range faults {
+		require.NoError(t, c.Reset())
+	}
+}
+
+func TestUpstreamErrorsThenRecovery(t *testing.T) {
+	reset(t)
+	l := startLoad(t, "errors")
+	faultFor(t, 4*time.Second, map[fake.Control]fake.Fault{
+		sandbox.alleviate: {Status: 500},
+		sandbox.realtime:  {Status: 503},
+		sandbox.akute:     {Status: 429, RetryAfter: "1"},
+	})
+	l.settle(t, false)
+}
+
+func TestUpstreamsDropConnections(t *testing.T) {
+	reset(t)
+	l := startLoad(t, "drops")
+	faultFor(t, 4*time.Second, map[fake.Control]fake.Fault{
+		sandbox.alleviate: {Drop: true},
+		sandbox.akute:     {Drop: true},
+	})
+	l.settle(t, false)
+}
+
+// A hung upstream answers after our timeout: it saw the request, we did not
+// see its answer, so the retry is a second request. Counted as at-least-once.
+func TestUpstreamsHangPastTheirTimeout(t *testing.T) {
+	reset(t)
+	l := startLoad(t, "hangs")
+	faultFor(t, 4*time.Second, map[fake.Control]fake.Fault{
+		sandbox.alleviate: {Latency: 3 * time.Second},
+		sandbox.akute:     {Latency: 3 * time.Second},
+	})
+	l.settle(t, true)
+}
+
+// A worker killed mid-call may have reached an upstream: at-least-once.
+func TestWorkerKilledMidLoad(t *testing.T) {
+	reset(t)
+	require.NoError(t, sandbox.alleviate.SetLatency(300*time.Millisecond))
+	require.NoError(t, sandbox.akute.SetLatency(300*time.Millisecond))
+	l := startLoad(t, "sigkill")
+	time.Sleep(700 * time.Millisecond)
+	stack.Signal("worker", syscall.SIGKILL)
+	time.Sleep(2 * time.Second)
+	require.NoError(t, stack.StartWorker())
+	require.NoError(t, sandbox.alleviate.SetLatency(0))
+	require.NoError(t, sandbox.akute.SetLatency(0))
+	l.settle(t, true)
+}
+
+func TestTemporalRestartedMidLoad(t *testing.T) {
+	reset(t)
+	l := startLoad(t, "temporal")
+	time.Sleep(500 * time.Millisecond)
+	stack.Signal("temporal", syscall.SIGTERM)
+	time.Sleep(3 * time.Second)
+	require.NoError(t, stack.RestartTemporal(context.Background()))
+	l.settle(t, false)
+	assert.Positive(t, l.tally.refused503.Load(), "while Temporal was down the starter answered 503")
+}
+
+func TestStarterRestartedMidLoad(t *testing.T) {
+	reset(t)
+	l := startLoad(t, "starter")
+	time.Sleep(500 * time.Millisecond)
+	stack.Signal("starter", syscall.SIGTERM)
+	require.NoError(t, stack.StartStarter(context.Background()))
+	l.settle(t, false)
+}
+
+func TestDuplicateDeliveryBurst(t *testing.T) {
+	reset(t)
+	l := &load{name: "duplicates", tally: &tally{}}
+	run := time.Now().UnixNano()
+	for i := range casesPerScenario {
+		id, short := fmt.Sprintf("dup-%d-%d", run, i), fmt.Sprintf("D%d-%d", run%100000, i)
+		l.cases, l.shorts = append(l.cases, id), append(l.shorts, short)
+		steps := carevalidatetest.Script(carevalidatetest.Case{ID: id, ShortID: short}, time.Now().Add(-time.Hour))
+		for _, step := range steps {
+			for range 5 { // every event delivered five times at once
+				l.wg.Go(func() { l.deliver(t, step.Body) })
+			}
+			l.wg.Wait()
+		}
+	}
+	l.settle(t, false)
+}
