@@ -126,6 +126,7 @@ func startLoad(t *testing.T, name string) *load {
 		l.wg.Go(func() {
 			for _, step := range steps {
 				l.deliver(t, step.Body)
+				time.Sleep(150 * time.Millisecond) // a case's life spans the fault window
 			}
 		})
 	}
@@ -346,7 +347,7 @@ func TestWorkerKilledMidLoad(t *testing.T) {
 func TestTemporalRestartedMidLoad(t *testing.T) {
 	reset(t)
 	l := startLoad(t, "temporal")
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	stack.Signal("temporal", syscall.SIGTERM)
 	time.Sleep(3 * time.Second)
 	require.NoError(t, stack.RestartTemporal(context.Background()))
