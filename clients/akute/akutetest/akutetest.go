@@ -255,11 +255,16 @@ func (s *Server) updatePatient(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getPatient(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p, ok := s.patients[r.PathValue("id")]; ok {
-		fake.WriteJSON(w, http.StatusOK, p)
+	serveOne(w, s.patients, r.PathValue("id"), "Patient not found")
+}
+
+// serveOne answers one resource by id, or Akute's 404.
+func serveOne[T any](w http.ResponseWriter, m map[string]*T, id, notFound string) {
+	if v, ok := m[id]; ok {
+		fake.WriteJSON(w, http.StatusOK, v)
 		return
 	}
-	fail(w, http.StatusNotFound, "Patient not found")
+	fail(w, http.StatusNotFound, notFound)
 }
 
 func (s *Server) queryPatients(w http.ResponseWriter, r *http.Request) {
@@ -336,11 +341,7 @@ func userExists(id string) bool {
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t, ok := s.tasks[r.PathValue("id")]; ok {
-		fake.WriteJSON(w, http.StatusOK, t)
-		return
-	}
-	fail(w, http.StatusNotFound, "Task not found")
+	serveOne(w, s.tasks, r.PathValue("id"), "Task not found")
 }
 
 func (s *Server) createInsurance(w http.ResponseWriter, r *http.Request) {
@@ -375,11 +376,7 @@ func (s *Server) createInsurance(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getInsurance(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if in, ok := s.insurance[r.PathValue("id")]; ok {
-		fake.WriteJSON(w, http.StatusOK, in)
-		return
-	}
-	fail(w, http.StatusNotFound, "Insurance not found")
+	serveOne(w, s.insurance, r.PathValue("id"), "Insurance not found")
 }
 
 func (s *Server) listInsurance(w http.ResponseWriter, r *http.Request) {
