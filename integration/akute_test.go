@@ -124,6 +124,12 @@ func TestUnknownAkuteEventsAreKeptUnrouted(t *testing.T) {
 	assert.GreaterOrEqual(t, s.Count, 3)
 	assert.True(t, reasons["shape not recognised"])
 	assert.True(t, reasons["no case created this task"])
+
+	resp, err := http.Get(stack.StarterURL + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(metrics), `carebridge_starter_akute_unrouted_total{kind="unknown",reason="shape not recognised"}`)
 }
 
 func hasTimeline(s workflows.CaseState, typ string) bool {

@@ -83,18 +83,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer stack.Stop()
-	keys, err := codec.ParseKeys(stack.Env("CAREBRIDGE_CODEC_KEYS"))
-	if err != nil {
-		fmt.Println("integration: codec keys:", err)
-		return 1
-	}
-	temporal, err = client.Dial(client.Options{HostPort: stack.TemporalAddr,
-		DataConverter: keys.DataConverter(), FailureConverter: keys.FailureConverter()})
+	temporal, err = dialWithCodec()
 	if err != nil {
 		fmt.Println("integration: dialing temporal:", err)
 		return 1
 	}
-	defer temporal.Close()
+	defer func() { temporal.Close() }()
 	sandbox.activepieces = fake.Control{URL: stack.SandboxURL + "/activepieces"}
 	sandbox.realtime = fake.Control{URL: stack.SandboxURL + "/realtime"}
 	sandbox.alleviate = fake.Control{URL: stack.SandboxURL + "/alleviate"}
@@ -122,4 +116,15 @@ func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byt
 func runCLI(args ...string) (string, error) {
 	out, err := exec.Command(stack.TemporalCLI(), append(args, "--address", stack.TemporalAddr)...).CombinedOutput()
 	return string(out), err
+}
+
+// dialWithCodec connects to the suite's server with the stack's current
+// codec keys, as an operator's tooling would.
+func dialWithCodec() (client.Client, error) {
+	keys, err := codec.ParseKeys(stack.Env("CAREBRIDGE_CODEC_KEYS"))
+	if err != nil {
+		return nil, err
+	}
+	return client.Dial(client.Options{HostPort: stack.TemporalAddr,
+		DataConverter: keys.DataConverter(), FailureConverter: keys.FailureConverter()})
 }

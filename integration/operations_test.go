@@ -189,6 +189,10 @@ func TestCodecKeyRotation(t *testing.T) {
 	stack.Signal("worker", sigterm)
 	require.NoError(t, stack.StartWorker())
 	require.NoError(t, stack.StartStarter(context.Background()))
+	rotated, err := dialWithCodec()
+	require.NoError(t, err)
+	temporal.Close()
+	temporal = rotated
 
 	view := get(t, "/api/alleviate/send/"+oldID)
 	require.Equal(t, http.StatusOK, view.status, "%s", view.body)

@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -36,7 +36,14 @@ type akuteAPI struct {
 	taskQueue string
 	verifier  akutewebhook.Verifier
 	log       *slog.Logger
-	unrouted  atomic.Int64 // deliveries no case claimed, since start
+	unrouted  *prometheus.CounterVec // deliveries no case claimed, by kind and reason
+}
+
+func newUnroutedCounter() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "carebridge_starter_akute_unrouted_total",
+		Help: "Akute webhook deliveries no running case claimed, by kind and reason.",
+	}, []string{"kind", "reason"})
 }
 
 func (a *akuteAPI) routes(mux *http.ServeMux) {
@@ -159,8 +166,8 @@ func (a *akuteAPI) recordUnrouted(ctx context.Context, ev akutewebhook.Event, re
 	if err != nil {
 		return "", err
 	}
-	n := a.unrouted.Add(1)
+	a.unrouted.WithLabelValues(ev.Kind, reason).Inc()
 	a.log.Info("akute webhook unrouted", slog.String("kind", ev.Kind), slog.String("reason", reason),
-		slog.String("body_sha256", record.BodySHA256), slog.Int64("unrouted_since_start", n))
+		slog.String("body_sha256", record.BodySHA256))
 	return id, nil
 }

@@ -74,7 +74,9 @@ func main() {
 	mux := http.NewServeMux()
 	(&sendAPI{temporal: c, taskQueue: tc.TaskQueue, wait: wait, emailHashKey: []byte(emailHashKey), log: logger}).routes(mux)
 	(&caseAPI{temporal: c, taskQueue: tc.TaskQueue, auth: cvAuth, caseInput: caseInput, log: logger}).routes(mux)
-	(&akuteAPI{temporal: c, taskQueue: tc.TaskQueue, verifier: akuteVerifier, log: logger}).routes(mux)
+	unrouted := newUnroutedCounter()
+	reg.Register(unrouted)
+	(&akuteAPI{temporal: c, taskQueue: tc.TaskQueue, verifier: akuteVerifier, log: logger, unrouted: unrouted}).routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
