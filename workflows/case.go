@@ -468,7 +468,7 @@ func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
 		}
 	case carevalidate.EscalateCase:
 		s.Escalated = true
-		r.queueTask(ctx, ev, "escalation", "p1", "Case escalated", "CareValidate escalated this case.")
+		r.queueTask(ev, "escalation", "p1", "Case escalated", "CareValidate escalated this case.")
 	case carevalidate.DeescalateCase:
 		s.Escalated = false
 	case carevalidate.AddCaseDecision:
@@ -479,7 +479,7 @@ func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
 				verdict = "approved"
 			}
 			summary = "decision: " + verdict
-			r.queueTask(ctx, ev, "decision", "p2", "Decision: "+verdict, decisionText(verdict, d.MedInfo))
+			r.queueTask(ev, "decision", "p2", "Decision: "+verdict, decisionText(verdict, d.MedInfo))
 		}
 	case carevalidate.OrderStatusChanged:
 		status := ev.ValueAfter
@@ -492,7 +492,7 @@ func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
 			summary = "order status older than the one applied: ignored"
 		}
 		if status == "TRANSIT_FAILURE" || status == "RETURNED" {
-			r.queueTask(ctx, ev, "order_problem", "p1", "Order problem: "+status,
+			r.queueTask(ev, "order_problem", "p1", "Order problem: "+status,
 				"The pharmacy order reported "+status+". Contact the patient and the pharmacy.")
 		}
 	case carevalidate.OrderTrackingAdded:
@@ -502,7 +502,7 @@ func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
 		}
 		r.ensureOrder(ev.Order).TrackingID = tracking
 		summary = "tracking added"
-		r.queueTask(ctx, ev, "tracking", "p3", "Order shipped: tracking "+tracking,
+		r.queueTask(ev, "tracking", "p3", "Order shipped: tracking "+tracking,
 			"The order shipped with tracking number "+tracking+".")
 	case carevalidate.ArchiveCase:
 		s.Archived = true
@@ -578,7 +578,7 @@ func (r *caseRun) queueSync() {
 	r.enqueue(WorkItem{Kind: workSyncPatient})
 }
 
-func (r *caseRun) queueTask(ctx workflow.Context, ev carevalidate.CaseEvent, kind, priority, title, description string) {
+func (r *caseRun) queueTask(ev carevalidate.CaseEvent, kind, priority, title, description string) {
 	s := r.state
 	short := s.ShortID
 	if short == "" {
