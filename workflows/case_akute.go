@@ -1,0 +1,101 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/carebridge/carebridge/activities"
+)
+
+// work runs the queued Akute calls one at a time, while the case is neither
+// paused nor waiting for an operator.
+func (r *caseRun) work(ctx workflow.Context, stop *bool) {
+	for {
+		_ = workflow.Await(ctx, func() bool {
+			s := r.state
+			return *stop || (!s.Paused && s.Attention == nil && !s.Closed && len(s.Pending) > 0)
+		})
+		if *stop {
+			return
+		}
+		item := r.state.Pending[0]
+		r.busy = true
+		err := r.run(ctx, item)
+		r.busy = false
+		if err != nil {
+			r.state.Attention = attentionFor(ctx, item, err)
+			r.note(ctx, workflow.Now(ctx), "needs_attention", item.EventKey, item.Kind+": "+r.state.Attention.ErrorType)
+			continue
+		}
+		r.removeItem(item.ID)
+	}
+}
+
+var akuteRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute}
+
+// akuteGiveUp is how long one Akute call keeps retrying a transient failure
+// before the case asks for an operator.
+const akuteGiveUp = time.Hour
+
+func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    45 * time.Second,
+		ScheduleToCloseTimeout: akuteGiveUp,
+		RetryPolicy:            akuteRetry,
+	})
+	var a *activities.Akute
+	s := r.state
+	switch item.Kind {
+	case workSyncPatient:
+		if r.submitter == nil {
+			return nil
+		}
+		var out activities.PatientSynced
+		if err := workflow.ExecuteActivity(ctx, a.SyncAkutePatient, *r.submitter).Get(ctx, &out); err != nil {
+			return err
+		}
+		s.Akute.PatientID, s.Akute.LastSync, s.Akute.SyncedAt = out.PatientID, out.Action, workflow.Now(ctx)
+		r.note(ctx, workflow.Now(ctx), "akute:patient_"+out.Action, "", "")
+	case workCreateTask:
+		req := *item.Task
+		req.PatientID = s.Akute.PatientID
+		if req.PatientID == "" && r.submitter != nil {
+			req.ExternalPatientID = r.submitter.ID
+		}
+		var out activities.TaskCreated
+		if err := workflow.ExecuteActivity(ctx, a.CreateAkuteTask, req).Get(ctx, &out); err != nil {
+			return err
+		}
+		status := "not-started"
+		if early, ok := s.EarlyTaskStatus[out.TaskID]; ok {
+			status = early
+			delete(s.EarlyTaskStatus, out.TaskID)
+		}
+		s.Tasks = append(s.Tasks, TaskView{EventKey: item.EventKey, Kind: item.TaskKind, Priority: req.Priority,
+			Title: req.Title, TaskID: out.TaskID, OwnerID: out.OwnerID, Status: status})
+		r.countOpenTasks()
+		r.note(ctx, workflow.Now(ctx), "akute:task_created", item.EventKey, item.TaskKind)
+	}
+	return nil
+}
+
+func attentionFor(ctx workflow.Context, item WorkItem, err error) *Attention {
+	a := &Attention{Item: item, ErrorType: "Unknown", Error: err.Error(), Since: workflow.Now(ctx)}
+	var appErr *temporal.ApplicationError
+	var timeoutErr *temporal.TimeoutError
+	switch {
+	case errors.As(err, &appErr):
+		a.ErrorType, a.Error = appErr.Type(), appErr.Error()
+		var detail activities.AkuteRejection
+		if appErr.HasDetails() && appErr.Details(&detail) == nil {
+			a.Detail = &detail
+		}
+	case errors.As(err, &timeoutErr):
+		a.ErrorType = "AkuteUnavailable"
+		a.Error = "akute did not answer for " + akuteGiveUp.String()
+	}
+	return a
+}

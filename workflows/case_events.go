@@ -1,0 +1,301 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/carebridge/carebridge/activities"
+	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
+	"github.com/carebridge/carebridge/clients/carevalidate"
+)
+
+// apply folds one CareValidate event into the state and queues the Akute
+// calls it asks for. A key seen before has no effect.
+func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
+	s := r.state
+	if r.seen[ev.Key] {
+		s.Duplicates++
+		return
+	}
+	r.remember(ev.Key)
+	s.EventsApplied++
+	if s.ShortID == "" {
+		s.ShortID = ev.ShortID
+	}
+	summary := ""
+
+	if ev.Submitter != nil {
+		if h := submitterHash(*ev.Submitter); h != s.Akute.SubmitterHash {
+			s.Akute.SubmitterHash = h
+			r.submitter = ev.Submitter
+			r.queueSync()
+		}
+	}
+	if ev.CaseStatus != "" {
+		r.setStatus(ev.CaseStatus, ev.CaseUpdatedAt)
+	}
+	if ev.Escalated != nil && ev.Type != carevalidate.EscalateCase && ev.Type != carevalidate.DeescalateCase {
+		s.Escalated = *ev.Escalated
+	}
+	if ev.AssignedTo != nil {
+		s.Assignee = ev.AssignedTo
+	}
+	if ev.Payment != nil {
+		r.upsertPayment(*ev.Payment)
+	}
+
+	switch ev.Type {
+	case carevalidate.ChangeCaseStatus:
+		if ev.ValueAfter != "" && r.setStatus(ev.ValueAfter, ev.At) {
+			summary = fmt.Sprintf("status %s → %s", ev.ValueBefore, ev.ValueAfter)
+		} else {
+			summary = "status change older than the one applied: ignored"
+		}
+	case carevalidate.AddCaseAssignee:
+		if ev.AssignedTo == nil && ev.TargetUser != nil {
+			s.Assignee = ev.TargetUser
+		}
+	case carevalidate.RemoveCaseAssignee:
+		if ev.AssignedTo == nil {
+			s.Assignee = nil
+		}
+	case carevalidate.EscalateCase:
+		s.Escalated = true
+		r.queueTask(ev, "escalation", "p1", "Case escalated", "CareValidate escalated this case.")
+	case carevalidate.DeescalateCase:
+		s.Escalated = false
+	case carevalidate.AddCaseDecision:
+		if d := ev.Decision; d != nil && !r.hasDecision(d.ID) {
+			s.Decisions = append(s.Decisions, DecisionView{ID: d.ID, Approved: d.IsApproved, Medications: d.MedInfo, At: d.CreatedAt})
+			verdict := "denied"
+			if d.IsApproved {
+				verdict = "approved"
+			}
+			summary = "decision: " + verdict
+			r.queueTask(ev, "decision", "p2", "Decision: "+verdict, decisionText(verdict, d.MedInfo))
+		}
+	case carevalidate.OrderStatusChanged:
+		status := ev.ValueAfter
+		if ev.Order != nil && ev.Order.Status != "" {
+			status = ev.Order.Status
+		}
+		if r.setOrderStatus(ev.Order, status, ev.At) {
+			summary = "order " + status
+		} else {
+			summary = "order status older than the one applied: ignored"
+		}
+		if status == "TRANSIT_FAILURE" || status == "RETURNED" {
+			r.queueTask(ev, "order_problem", "p1", "Order problem: "+status,
+				"The pharmacy order reported "+status+". Contact the patient and the pharmacy.")
+		}
+	case carevalidate.OrderTrackingAdded:
+		tracking := ev.ValueAfter
+		if ev.Order != nil && ev.Order.TrackingID != "" {
+			tracking = ev.Order.TrackingID
+		}
+		r.ensureOrder(ev.Order).TrackingID = tracking
+		summary = "tracking added"
+		r.queueTask(ev, "tracking", "p3", "Order shipped: tracking "+tracking,
+			"The order shipped with tracking number "+tracking+".")
+	case carevalidate.ArchiveCase:
+		s.Archived = true
+	}
+	r.note(ctx, ev.At, ev.Type, ev.Key, summary)
+}
+
+// setStatus applies a status unless a newer one was applied already (events
+// can arrive out of order).
+func (r *caseRun) setStatus(status string, at time.Time) bool {
+	s := r.state
+	if !s.StatusAt.IsZero() && at.Before(s.StatusAt) {
+		return false
+	}
+	s.Status, s.StatusAt = status, at
+	return true
+}
+
+func (r *caseRun) ensureOrder(o *carevalidate.Order) *OrderView {
+	if r.state.Order == nil {
+		r.state.Order = &OrderView{}
+	}
+	if o != nil && o.ID != "" {
+		r.state.Order.ID = o.ID
+	}
+	return r.state.Order
+}
+
+func (r *caseRun) setOrderStatus(o *carevalidate.Order, status string, at time.Time) bool {
+	view := r.ensureOrder(o)
+	if status == "" || (!view.StatusAt.IsZero() && at.Before(view.StatusAt)) {
+		return false
+	}
+	view.Status, view.StatusAt = status, at
+	return true
+}
+
+func (r *caseRun) upsertPayment(p carevalidate.Payment) {
+	for i := range r.state.Payments {
+		if r.state.Payments[i].ID == p.ID {
+			r.state.Payments[i] = PaymentView{ID: p.ID, Amount: p.Amount, Status: p.Status}
+			return
+		}
+	}
+	r.state.Payments = append(r.state.Payments, PaymentView{ID: p.ID, Amount: p.Amount, Status: p.Status})
+}
+
+func (r *caseRun) hasDecision(id string) bool {
+	for _, d := range r.state.Decisions {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func decisionText(verdict string, meds []carevalidate.Medication) string {
+	var b strings.Builder
+	b.WriteString("The doctor's decision: " + verdict + ".")
+	for _, m := range meds {
+		fmt.Fprintf(&b, "\n- %s, %s, %s", m.Medicine, m.Dosage, m.DosingFrequency)
+	}
+	return b.String()
+}
+
+// queueSync queues a patient sync unless one is already waiting.
+func (r *caseRun) queueSync() {
+	for _, it := range r.state.Pending {
+		if it.Kind == workSyncPatient && (r.state.Attention == nil || r.state.Attention.Item.ID != it.ID) {
+			return
+		}
+	}
+	r.enqueue(WorkItem{Kind: workSyncPatient})
+}
+
+func (r *caseRun) queueTask(ev carevalidate.CaseEvent, kind, priority, title, description string) {
+	s := r.state
+	short := s.ShortID
+	if short == "" {
+		short = s.CaseID
+	}
+	r.enqueue(WorkItem{Kind: workCreateTask, EventKey: ev.Key, TaskKind: kind, Task: &activities.TaskRequest{
+		Title:       "CareValidate " + short + ": " + title,
+		Description: description,
+		Priority:    priority,
+		Doctor:      s.Assignee,
+		Tags:        []string{"carebridge", "carevalidate", "case:" + short},
+	}})
+}
+
+// operate applies an operator's signal.
+func (r *caseRun) operate(ctx workflow.Context, name string) {
+	s := r.state
+	summary := ""
+	switch name {
+	case SignalPause:
+		s.Paused = true
+	case SignalResume:
+		s.Paused = false
+	case SignalRetry:
+		if s.Attention != nil {
+			summary = "retrying " + s.Attention.Item.Kind
+			s.Attention = nil
+		}
+	case SignalSkip:
+		if a := s.Attention; a != nil {
+			summary = "skipped " + a.Item.Kind
+			r.removeItem(a.Item.ID)
+			s.Attention = nil
+		}
+	case SignalResync:
+		if r.submitter != nil {
+			r.enqueue(WorkItem{Kind: workSyncPatient})
+		} else {
+			summary = "no patient data received yet: nothing to resync"
+		}
+	case SignalClose:
+		s.Closed = true
+	}
+	r.note(ctx, workflow.Now(ctx), "operator:"+name, "", summary)
+}
+
+func (r *caseRun) removeItem(id int) {
+	pending := r.state.Pending[:0]
+	for _, it := range r.state.Pending {
+		if it.ID != id {
+			pending = append(pending, it)
+		}
+	}
+	r.state.Pending = pending
+}
+
+// applyTaskUpdate shows an Akute task's status in the case; a task completed
+// in Akute is no longer open.
+func (r *caseRun) applyTaskUpdate(ctx workflow.Context, u akutewebhook.TaskUpdate) {
+	s := r.state
+	if r.seen[u.Key] {
+		s.Duplicates++
+		return
+	}
+	r.remember(u.Key)
+	found := false
+	for i := range s.Tasks {
+		if s.Tasks[i].TaskID == u.TaskID {
+			s.Tasks[i].Status, found = u.Status, true
+		}
+	}
+	if !found {
+		if s.EarlyTaskStatus == nil {
+			s.EarlyTaskStatus = map[string]string{}
+		}
+		s.EarlyTaskStatus[u.TaskID] = u.Status
+	}
+	r.countOpenTasks()
+	r.note(ctx, workflow.Now(ctx), "akute:task_"+u.Status, u.Key, u.TaskID)
+}
+
+func (r *caseRun) countOpenTasks() {
+	open := 0
+	for _, t := range r.state.Tasks {
+		if !(akutewebhook.TaskUpdate{Status: t.Status}).Completed() {
+			open++
+		}
+	}
+	r.state.OpenTasks = open
+}
+
+// applyMedication records a prescription Akute reported.
+func (r *caseRun) applyMedication(ctx workflow.Context, m akutewebhook.MedicationEvent) {
+	s := r.state
+	if r.seen[m.Key] {
+		s.Duplicates++
+		return
+	}
+	r.remember(m.Key)
+	s.Medications = append(s.Medications, MedicationView{DisplayName: m.DisplayName, Status: m.Status,
+		RxStatus: m.RxStatus, Received: workflow.Now(ctx)})
+	if len(s.Medications) > medicationsLimit {
+		s.Medications = s.Medications[len(s.Medications)-medicationsLimit:]
+	}
+	r.note(ctx, workflow.Now(ctx), "akute:medication", m.Key, m.RxStatus)
+}
+
+func (r *caseRun) taskIDs() []string {
+	ids := make([]string, 0, len(r.state.Tasks))
+	for _, t := range r.state.Tasks {
+		ids = append(ids, t.TaskID)
+	}
+	return ids
+}
+
+// submitterHash tells whether the patient data changed, without keeping it.
+func submitterHash(s carevalidate.Submitter) string {
+	b, _ := json.Marshal(s)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}

@@ -1,0 +1,120 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/carebridge/carebridge/activities"
+	"github.com/carebridge/carebridge/clients/carevalidate"
+)
+
+// CaseState is what the state query and GET /api/cases/{id} show.
+type CaseState struct {
+	CaseID           string               `json:"case_id"`
+	ShortID          string               `json:"short_id,omitempty"`
+	CarebridgeStatus string               `json:"carebridge_status"`
+	Status           string               `json:"status,omitempty"`
+	StatusAt         time.Time            `json:"status_at,omitempty"`
+	Assignee         *carevalidate.Person `json:"assignee,omitempty"`
+	Escalated        bool                 `json:"escalated"`
+	Decisions        []DecisionView       `json:"decisions,omitempty"`
+	Payments         []PaymentView        `json:"payments,omitempty"`
+	Order            *OrderView           `json:"order,omitempty"`
+	Akute            AkuteView            `json:"akute"`
+	Tasks            []TaskView           `json:"tasks,omitempty"`
+	OpenTasks        int                  `json:"open_tasks"`
+	Medications      []MedicationView     `json:"medications,omitempty"`
+	// EarlyTaskStatus holds Akute task updates that arrived before the
+	// task's creation was recorded (Akute notifies as it creates).
+	EarlyTaskStatus map[string]string `json:"early_task_status,omitempty"`
+	Pending         []WorkItem        `json:"pending,omitempty"`
+	Attention       *Attention        `json:"attention,omitempty"`
+	Paused          bool              `json:"paused"`
+	Archived        bool              `json:"archived"`
+	Closed          bool              `json:"closed"`
+	EventsApplied   int               `json:"events_applied"`
+	Duplicates      int               `json:"duplicates_ignored"`
+	Timeline        []TimelineEntry   `json:"timeline"`
+	SeenKeys        []string          `json:"seen_keys,omitempty"`
+	NextItemID      int               `json:"next_item_id"`
+	Runs            int               `json:"runs"` // continue-as-new count
+}
+
+// DecisionView is a doctor's decision.
+type DecisionView struct {
+	ID          string                    `json:"id"`
+	Approved    bool                      `json:"approved"`
+	Medications []carevalidate.Medication `json:"medications,omitempty"`
+	At          time.Time                 `json:"at"`
+}
+
+// PaymentView is a payment.
+type PaymentView struct {
+	ID     string `json:"id"`
+	Amount string `json:"amount"`
+	Status string `json:"status"`
+}
+
+// OrderView is the pharmacy order.
+type OrderView struct {
+	ID         string    `json:"id,omitempty"`
+	Status     string    `json:"status,omitempty"`
+	StatusAt   time.Time `json:"status_at,omitempty"`
+	TrackingID string    `json:"tracking_id,omitempty"`
+}
+
+// AkuteView is the case's footprint in Akute.
+type AkuteView struct {
+	PatientID     string    `json:"patient_id,omitempty"`
+	LastSync      string    `json:"last_sync,omitempty"` // created, updated, unchanged
+	SyncedAt      time.Time `json:"synced_at,omitempty"`
+	SubmitterHash string    `json:"submitter_hash,omitempty"` // what was last queued for sync
+}
+
+// TaskView is an Akute task the case created.
+type TaskView struct {
+	EventKey string `json:"event_key"`
+	Kind     string `json:"kind"`
+	Priority string `json:"priority"`
+	Title    string `json:"title"`
+	TaskID   string `json:"task_id"`
+	OwnerID  string `json:"owner_id,omitempty"`
+	Status   string `json:"status"`
+}
+
+// MedicationView is a prescription Akute reported for the case's patient.
+type MedicationView struct {
+	DisplayName string    `json:"display_name,omitempty"`
+	Status      string    `json:"status,omitempty"`
+	RxStatus    string    `json:"rx_status,omitempty"`
+	Received    time.Time `json:"received"`
+}
+
+// medicationsLimit bounds the medications a case keeps.
+const medicationsLimit = 50
+
+// WorkItem is one call to Akute the case still has to make.
+type WorkItem struct {
+	ID       int                     `json:"id"`
+	Kind     string                  `json:"kind"` // sync_patient, create_task
+	EventKey string                  `json:"event_key,omitempty"`
+	Task     *activities.TaskRequest `json:"task,omitempty"`
+	TaskKind string                  `json:"task_kind,omitempty"`
+}
+
+// Attention is a failed step waiting for an operator.
+type Attention struct {
+	Item      WorkItem                   `json:"item"`
+	ErrorType string                     `json:"error_type"`
+	Error     string                     `json:"error"`
+	Detail    *activities.AkuteRejection `json:"detail,omitempty"`
+	Since     time.Time                  `json:"since"`
+}
+
+// TimelineEntry is one thing that happened to the case.
+type TimelineEntry struct {
+	At       time.Time `json:"at"`
+	Received time.Time `json:"received"`
+	Type     string    `json:"type"`
+	Key      string    `json:"key,omitempty"`
+	Summary  string    `json:"summary,omitempty"`
+}
