@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carebridge/carebridge/clients/akute"
+	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
 	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
 	"github.com/carebridge/carebridge/workflows"
 )
@@ -233,4 +234,12 @@ func TestWebhookAnswers503WithoutTemporal(t *testing.T) {
 		return err == nil
 	}, 10*time.Second, 100*time.Millisecond)
 	assert.Equal(t, http.StatusServiceUnavailable, status)
+
+	body := []byte(`{"event":"task.updated","id":"evt-503","data":{"id":"task-1","status":"complete","tags":["case:X"]}}`)
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/webhooks/akute", port), bytes.NewReader(body))
+	req.Header.Set(akutewebhook.Header, akutewebhook.Sign([]byte("x"), time.Now(), body))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "Akute's deliveries too")
 }

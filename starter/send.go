@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -200,7 +201,7 @@ func writeAnswer(w http.ResponseWriter, answer alleviate.Answer) {
 		w.Header().Set("Content-Type", answer.ContentType)
 	}
 	w.WriteHeader(answer.StatusCode)
-	_, _ = w.Write(answer.Body)
+	_, _ = io.WriteString(w, answer.Body)
 }
 
 // sendFailure maps a failed send to its HTTP answer.
@@ -242,8 +243,8 @@ type answerView struct {
 
 func viewAnswer(a alleviate.Answer) *answerView {
 	body := json.RawMessage(a.Body)
-	if !json.Valid(a.Body) {
-		quoted, _ := json.Marshal(string(a.Body))
+	if !json.Valid(body) {
+		quoted, _ := json.Marshal(a.Body)
 		body = quoted
 	}
 	return &answerView{StatusCode: a.StatusCode, ContentType: a.ContentType, Body: body}

@@ -71,7 +71,7 @@ func TestSendPostsTheLeadWithTheRealtimePatientID(t *testing.T) {
 	answer, err := run(t, u, johnDoe)
 	require.NoError(t, err)
 	assert.Equal(t, 200, answer.StatusCode)
-	assert.Contains(t, string(answer.Body), `"success":true`)
+	assert.Contains(t, answer.Body, `"success":true`)
 	assert.Equal(t, []alleviate.Lead{{
 		FormName: johnDoe.FormName, Phone: johnDoe.Phone, Name: johnDoe.Name, PatientID: 139712, Email: johnDoe.Email,
 	}}, u.alleviate.Leads())
@@ -151,6 +151,6 @@ func TestAlleviateRejectionIsItsAnswer(t *testing.T) {
 	answer, err := run(t, u, johnDoe)
 	require.NoError(t, err)
 	assert.Equal(t, 422, answer.StatusCode)
-	assert.JSONEq(t, `{"message":"unknown form"}`, string(answer.Body))
+	assert.JSONEq(t, `{"message":"unknown form"}`, answer.Body)
 	assert.Len(t, u.alleviate.Requests(), 1, "a final answer is not retried")
 }

@@ -41,11 +41,13 @@ type Lead struct {
 	Email     string `json:"email"`
 }
 
-// Answer is Alleviate's answer, handed back to our caller unchanged.
+// Answer is Alleviate's answer, handed back to our caller unchanged. Body is
+// text (JSON, as Alleviate answers), so that an operator reading the run
+// through the codec sees it as Alleviate wrote it.
 type Answer struct {
 	StatusCode  int    `json:"status_code"`
 	ContentType string `json:"content_type,omitempty"`
-	Body        []byte `json:"body"`
+	Body        string `json:"body"`
 }
 
 // New returns a Client.
@@ -83,6 +85,6 @@ func (c *Client) PostLead(ctx context.Context, lead Lead) (Answer, error) {
 	return Answer{
 		StatusCode:  resp.StatusCode(),
 		ContentType: resp.Header().Get("Content-Type"),
-		Body:        resp.Body(),
+		Body:        string(resp.Body()),
 	}, nil
 }

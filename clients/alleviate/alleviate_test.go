@@ -44,7 +44,7 @@ func TestPostLeadRequest(t *testing.T) {
 	assert.JSONEq(t, `{"form_name":"vip_tlc_bunionectomy_ect","phone":"555-123-4567","name":"John Doe",
 		"patient_id":139712,"email":"john.doe@example.com"}`, string(body), "the reference's body, patient_id a number")
 	assert.Equal(t, 200, answer.StatusCode)
-	assert.Equal(t, `{"ok":true}`, string(answer.Body))
+	assert.Equal(t, `{"ok":true}`, answer.Body)
 	assert.Equal(t, "application/json", answer.ContentType)
 }
 
@@ -70,7 +70,7 @@ func TestPostLeadFinalAnswersPassThrough(t *testing.T) {
 		srv.Close()
 		require.NoError(t, err, "status %d is Alleviate's answer, not an error", status)
 		assert.Equal(t, status, answer.StatusCode)
-		assert.Equal(t, "answer body", string(answer.Body))
+		assert.Equal(t, "answer body", answer.Body)
 		assert.Equal(t, "text/plain", answer.ContentType)
 	}
 }
@@ -99,7 +99,7 @@ func TestAgainstTheFake(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 200, answer.StatusCode)
 	var body map[string]any
-	require.NoError(t, json.Unmarshal(answer.Body, &body))
+	require.NoError(t, json.Unmarshal([]byte(answer.Body), &body))
 	assert.Equal(t, true, body["success"])
 	assert.Equal(t, []alleviate.Lead{lead}, f.Leads())
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/carebridge/carebridge/clients/activepieces"
@@ -53,5 +54,5 @@ func (b *baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", answer.ContentType)
 	w.WriteHeader(answer.StatusCode)
-	_, _ = w.Write(answer.Body)
+	_, _ = io.WriteString(w, answer.Body)
 }
