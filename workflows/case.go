@@ -234,6 +234,7 @@ func (r *caseRun) shouldContinueAsNew(ctx workflow.Context, limits runLimits) bo
 // view is the state as operators see it.
 func (r *caseRun) view() *CaseState {
 	s := r.state
+	s.OpenTasks = openTasks(s.Tasks)
 	switch {
 	case s.Attention != nil:
 		s.CarebridgeStatus = StatusNeedsAttention
@@ -276,20 +277,32 @@ func (r *caseRun) upsertSearchAttributes(ctx workflow.Context, done map[string]s
 
 func (r *caseRun) note(ctx workflow.Context, at time.Time, typ, key, summary string) {
 	s := r.state
-	s.Timeline = append(s.Timeline, TimelineEntry{At: at, Received: workflow.Now(ctx), Type: typ, Key: key, Summary: summary})
-	if len(s.Timeline) > timelineLimit {
-		s.Timeline = s.Timeline[len(s.Timeline)-timelineLimit:]
-	}
+	s.Timeline = keepLast(append(s.Timeline, TimelineEntry{At: at, Received: workflow.Now(ctx), Type: typ, Key: key, Summary: summary}), timelineLimit)
 }
 
-func (r *caseRun) remember(key string) {
+// firstTime reports whether an event key is new, and remembers it; a
+// repeated delivery is counted and has no other effect.
+func (r *caseRun) firstTime(key string) bool {
 	s := r.state
+	if r.seen[key] {
+		s.Duplicates++
+		return false
+	}
 	r.seen[key] = true
 	s.SeenKeys = append(s.SeenKeys, key)
 	if len(s.SeenKeys) > seenKeysLimit {
 		delete(r.seen, s.SeenKeys[0])
 		s.SeenKeys = s.SeenKeys[1:]
 	}
+	return true
+}
+
+// keepLast bounds a list to its newest n entries.
+func keepLast[T any](list []T, n int) []T {
+	if len(list) > n {
+		return list[len(list)-n:]
+	}
+	return list
 }
 
 func (r *caseRun) enqueue(item WorkItem) {

@@ -76,7 +76,6 @@ func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 		}
 		s.Tasks = append(s.Tasks, TaskView{EventKey: item.EventKey, Kind: item.TaskKind, Priority: req.Priority,
 			Title: req.Title, TaskID: out.TaskID, OwnerID: out.OwnerID, Status: status})
-		r.countOpenTasks()
 		r.note(ctx, workflow.Now(ctx), "akute:task_created", item.EventKey, item.TaskKind)
 	}
 	return nil

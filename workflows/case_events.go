@@ -19,11 +19,9 @@ import (
 // calls it asks for. A key seen before has no effect.
 func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
 	s := r.state
-	if r.seen[ev.Key] {
-		s.Duplicates++
+	if !r.firstTime(ev.Key) {
 		return
 	}
-	r.remember(ev.Key)
 	s.EventsApplied++
 	if s.ShortID == "" {
 		s.ShortID = ev.ShortID
@@ -238,11 +236,9 @@ func (r *caseRun) removeItem(id int) {
 // in Akute is no longer open.
 func (r *caseRun) applyTaskUpdate(ctx workflow.Context, u akutewebhook.TaskUpdate) {
 	s := r.state
-	if r.seen[u.Key] {
-		s.Duplicates++
+	if !r.firstTime(u.Key) {
 		return
 	}
-	r.remember(u.Key)
 	found := false
 	for i := range s.Tasks {
 		if s.Tasks[i].TaskID == u.TaskID {
@@ -255,33 +251,27 @@ func (r *caseRun) applyTaskUpdate(ctx workflow.Context, u akutewebhook.TaskUpdat
 		}
 		s.EarlyTaskStatus[u.TaskID] = u.Status
 	}
-	r.countOpenTasks()
 	r.note(ctx, workflow.Now(ctx), "akute:task_"+u.Status, u.Key, u.TaskID)
 }
 
-func (r *caseRun) countOpenTasks() {
+func openTasks(tasks []TaskView) int {
 	open := 0
-	for _, t := range r.state.Tasks {
+	for _, t := range tasks {
 		if !(akutewebhook.TaskUpdate{Status: t.Status}).Completed() {
 			open++
 		}
 	}
-	r.state.OpenTasks = open
+	return open
 }
 
 // applyMedication records a prescription Akute reported.
 func (r *caseRun) applyMedication(ctx workflow.Context, m akutewebhook.MedicationEvent) {
 	s := r.state
-	if r.seen[m.Key] {
-		s.Duplicates++
+	if !r.firstTime(m.Key) {
 		return
 	}
-	r.remember(m.Key)
-	s.Medications = append(s.Medications, MedicationView{DisplayName: m.DisplayName, Status: m.Status,
-		RxStatus: m.RxStatus, Received: workflow.Now(ctx)})
-	if len(s.Medications) > medicationsLimit {
-		s.Medications = s.Medications[len(s.Medications)-medicationsLimit:]
-	}
+	s.Medications = keepLast(append(s.Medications, MedicationView{DisplayName: m.DisplayName, Status: m.Status,
+		RxStatus: m.RxStatus, Received: workflow.Now(ctx)}), medicationsLimit)
 	r.note(ctx, workflow.Now(ctx), "akute:medication", m.Key, m.RxStatus)
 }
 

@@ -88,10 +88,7 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 				s.SeenKeys = s.SeenKeys[1:]
 			}
 			s.Count++
-			s.Events = append(s.Events, ev)
-			if len(s.Events) > unroutedKeep {
-				s.Events = s.Events[len(s.Events)-unroutedKeep:]
-			}
+			s.Events = keepLast(append(s.Events, ev), unroutedKeep)
 		}
 		if timer.IsReady() && ch.Len() == 0 {
 			return s, nil
