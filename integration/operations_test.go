@@ -169,7 +169,7 @@ func TestSearchAttributesFindRuns(t *testing.T) {
 	r := post(t, "/api/alleviate/send", strings.Replace(johnDoe, "john.doe@", "JOHN.DOE@", 1), nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	hash := workflows.EmailHash([]byte(stack.Env("CAREBRIDGE_SEARCH_HASH_KEY")), "john.doe@example.com")
-	query := fmt.Sprintf(`CarebridgeKind="send" AND PatientEmailHash=%q AND FormName="vip_tlc_bunionectomy_ect" AND RealtimeInstance="ect" AND CarebridgeStatus="done"`, hash)
+	query := fmt.Sprintf(`CarebridgeKind="send" AND PatientEmailHash=%q AND FormName="vip_tlc_bunionectomy_ect" AND RealtimeInstance="ect" AND ExecutionStatus="Completed"`, hash)
 	require.Eventually(t, func() bool {
 		out, err := runCLI("workflow", "list", "--query", query)
 		return err == nil && strings.Contains(out, r.header.Get("X-Workflow-Id"))

@@ -15,7 +15,7 @@ import (
 // the tests and docker-compose do it from SearchAttributes.
 var (
 	AttrKind           = temporal.NewSearchAttributeKeyKeyword("CarebridgeKind")   // send, case
-	AttrStatus         = temporal.NewSearchAttributeKeyKeyword("CarebridgeStatus") // running, needs_attention, paused, done
+	AttrStatus         = temporal.NewSearchAttributeKeyKeyword("CarebridgeStatus") // cases: running, needs_attention, paused, done
 	AttrCaseShortID    = temporal.NewSearchAttributeKeyKeyword("CaseShortId")
 	AttrCaseStatus     = temporal.NewSearchAttributeKeyKeyword("CaseStatus")
 	AttrAkutePatientID = temporal.NewSearchAttributeKeyKeyword("AkutePatientId")

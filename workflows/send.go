@@ -67,9 +67,8 @@ func step(ctx workflow.Context, local bool, attemptTimeout time.Duration, activi
 // Activepieces, the patient's subjectId from Realtime, the lead to Alleviate.
 // It returns Alleviate's answer, whatever its status.
 func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, error) {
-	// Version 1: the steps run as local activities and a finished send is
-	// marked done for the Web UI's filters. Runs started before keep their
-	// history as it was.
+	// Version 1: the steps run as local activities. Runs started before keep
+	// their history as it was.
 	v1 := workflow.GetVersion(ctx, "send-local-steps", workflow.DefaultVersion, 1) == 1
 	var a *activities.Send
 
@@ -97,11 +96,6 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 	var answer alleviate.Answer
 	if err := step(ctx, v1, 20*time.Second, a.PostAlleviateLead, lead).Get(ctx, &answer); err != nil {
 		return alleviate.Answer{}, err
-	}
-	if v1 {
-		if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(StatusDone)); err != nil {
-			workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err.Error())
-		}
 	}
 	return answer, nil
 }
