@@ -52,6 +52,10 @@ type PatientSynced struct {
 // SyncAkutePatient makes Akute's patient (found by external_id = the
 // submitter's CareValidate id) match the case's submitter.
 func (a *Akute) SyncAkutePatient(ctx context.Context, s carevalidate.Submitter) (PatientSynced, error) {
+	return heartbeating(ctx, func() (PatientSynced, error) { return a.syncPatient(ctx, s) })
+}
+
+func (a *Akute) syncPatient(ctx context.Context, s carevalidate.Submitter) (PatientSynced, error) {
 	want, err := PatientFromSubmitter(s)
 	if err != nil {
 		return PatientSynced{}, akuteError(err)
@@ -123,6 +127,10 @@ type TaskCreated struct {
 // CreateAkuteTask creates the task, owned by the Akute user named as the
 // case's doctor, else by the default owner.
 func (a *Akute) CreateAkuteTask(ctx context.Context, req TaskRequest) (TaskCreated, error) {
+	return heartbeating(ctx, func() (TaskCreated, error) { return a.createTask(ctx, req) })
+}
+
+func (a *Akute) createTask(ctx context.Context, req TaskRequest) (TaskCreated, error) {
 	owner, err := a.owner(ctx, req.Doctor)
 	if err != nil {
 		return TaskCreated{}, akuteError(err)

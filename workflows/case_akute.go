@@ -42,7 +42,10 @@ const akuteGiveUp = time.Hour
 
 func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    45 * time.Second,
+		StartToCloseTimeout: 45 * time.Second,
+		// A worker that dies mid-call is noticed in seconds (the activities
+		// heartbeat), not after the whole StartToClose.
+		HeartbeatTimeout:       3 * activities.HeartbeatEvery,
 		ScheduleToCloseTimeout: akuteGiveUp,
 		RetryPolicy:            akuteRetry,
 	})
