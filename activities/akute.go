@@ -17,8 +17,8 @@ import (
 // Error types of the Akute activities.
 const (
 	ErrTypeAkuteInvalidData = "AkuteInvalidData" // our data breaks Akute's rules
-	ErrTypeAkuteRejected    = "AkuteRejected"    // Akute answered 4xx
-	ErrTypeAkuteUnavailable = "AkuteUnavailable" // 5xx, 429, no answer
+	ErrTypeAkuteRejected    = "AkuteRejected"    // Akute answered 4xx (classify's <Upstream>Rejected)
+	ErrTypeAkuteUnavailable = "AkuteUnavailable" // 5xx, 408, 429 (classify's <Upstream>Unavailable)
 )
 
 // AkuteRejection is the detail of an Akute failure: what an operator needs
@@ -240,8 +240,9 @@ func firstDigits(s string, n int) string {
 	return d
 }
 
-// akuteError classifies an Akute failure. Messages carry the status and the
-// field name only; Akute's own words go in the details for operators.
+// akuteError classifies an Akute failure as classify does any upstream's,
+// adding what an operator needs to fix a refusal: the field and rule it
+// breaks, or Akute's own words. Those go in the details, never the message.
 func akuteError(err error) error {
 	var ve *akute.ValidationError
 	var ae *akute.Error
@@ -249,13 +250,10 @@ func akuteError(err error) error {
 	case errors.As(err, &ve):
 		return temporal.NewNonRetryableApplicationError("akute would refuse "+ve.Field+": "+ve.Problem,
 			ErrTypeAkuteInvalidData, nil, AkuteRejection{Field: ve.Field, Problem: ve.Problem})
-	case errors.As(err, &ae) && ae.Temporary():
-		return temporal.NewApplicationErrorWithOptions(ae.Error(), ErrTypeAkuteUnavailable,
-			temporal.ApplicationErrorOptions{NextRetryDelay: ae.RetryAfter})
-	case errors.As(err, &ae):
+	case errors.As(err, &ae) && !ae.Temporary():
 		return temporal.NewNonRetryableApplicationError(ae.Error(), ErrTypeAkuteRejected, nil,
 			AkuteRejection{StatusCode: ae.StatusCode, Message: ae.Message})
 	default:
-		return temporal.NewApplicationError(err.Error(), ErrTypeAkuteUnavailable)
+		return classify(err)
 	}
 }

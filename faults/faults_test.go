@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 	logs, _ := os.Create(filepath.Join(dir, "stack.log"))
 	var err error
 	stack, err = devstack.Start(context.Background(), devstack.Options{
-		RepoRoot: root, DataDir: dir, Headless: true, UseSandbox: true, Logs: logs,
+		RepoRoot: root, DataDir: dir, Headless: true, Logs: logs,
 		Env: map[string]string{
 			// Short client timeouts so a hung upstream is a timeout in seconds.
 			"ALLEVIATE_TIMEOUT": "2s", "REALTIME_TIMEOUT": "2s", "AKUTE_TIMEOUT": "2s", "ACTIVEPIECES_TIMEOUT": "2s",

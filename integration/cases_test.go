@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -40,7 +41,7 @@ func caseState(t *testing.T, caseID string) (int, workflows.CaseState) {
 	r := get(t, "/api/cases/"+caseID)
 	var s workflows.CaseState
 	if r.status == http.StatusOK {
-		require.NoError(t, jsonUnmarshal(r.body, &s))
+		require.NoError(t, json.Unmarshal(r.body, &s))
 	}
 	return r.status, s
 }

@@ -63,10 +63,9 @@ func run(m *testing.M) int {
 	logs, _ := os.Create(filepath.Join(dir, "stack.log"))
 
 	stack, err = devstack.Start(ctx, devstack.Options{
-		RepoRoot:   root,
-		DataDir:    dir,
-		Headless:   true,
-		UseSandbox: true,
+		RepoRoot: root,
+		DataDir:  dir,
+		Headless: true,
 		Env: map[string]string{
 			"CAREBRIDGE_SEND_WAIT":        sendWait.String(),
 			"CAREVALIDATE_SIGNING_SECRET": signingSecret,

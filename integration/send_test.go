@@ -282,8 +282,6 @@ func TestMissingConfigurationStopsWithOneLine(t *testing.T) {
 	assert.Equal(t, "worker: missing required environment variables CAREBRIDGE_CODEC_KEYS, ACTIVEPIECES_WEBHOOK_URL, REALTIME_BASE_URL, ALLEVIATE_BASE_URL, ALLEVIATE_API_KEY, AKUTE_BASE_URL, AKUTE_API_KEY\n", string(out))
 }
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

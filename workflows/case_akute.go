@@ -96,7 +96,7 @@ func attentionFor(ctx workflow.Context, item WorkItem, err error) *Attention {
 			a.Detail = &detail
 		}
 	case errors.As(err, &timeoutErr):
-		a.ErrorType = "AkuteUnavailable"
+		a.ErrorType = activities.ErrTypeAkuteUnavailable
 		a.Error = "akute did not answer for " + akuteGiveUp.String()
 	}
 	return a

@@ -26,19 +26,17 @@ const DefaultTimeout = 15 * time.Second
 // ErrNotFound is a lookup that found nothing (404, or an empty answer).
 var ErrNotFound = errors.New("akute: not found")
 
-// Error is Akute's answer outside 2xx. Message is Akute's own text, which can
-// quote the data it refused: it is kept for operators' eyes (a case's state),
+// Error is Akute's answer outside 2xx: the shared *upstream.StatusError
+// (status, Retry-After, Temporary) and Akute's own text. Message can quote
+// the data Akute refused: it is kept for operators' eyes (a case's state),
 // never printed by Error().
 type Error struct {
-	StatusCode int
-	Message    string
-	RetryAfter time.Duration
+	*upstream.StatusError
+	Message string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("akute answered HTTP %d", e.StatusCode) }
-
-// Temporary reports whether the same request may succeed later.
-func (e *Error) Temporary() bool { return upstream.Temporary(e.StatusCode) }
+// Unwrap lets callers classify it as any upstream's StatusError.
+func (e *Error) Unwrap() error { return e.StatusError }
 
 // Config configures a Client.
 type Config struct {
@@ -83,8 +81,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			Error      string `json:"error"`
 		}
 		_ = json.Unmarshal(resp.Body(), &e)
-		se := upstream.New("akute", resp.StatusCode(), resp.Header(), nil)
-		return &Error{StatusCode: resp.StatusCode(), Message: e.Error, RetryAfter: se.RetryAfter}
+		return &Error{StatusError: upstream.New("akute", resp.StatusCode(), resp.Header(), nil), Message: e.Error}
 	}
 	if out == nil || len(resp.Body()) == 0 {
 		return nil

@@ -113,3 +113,15 @@ func TestAuth(t *testing.T) {
 
 	assert.Equal(t, "auth", carevalidate.Auth{Header: "X"}.Check(http.Header{"X": {""}}, body), "no secret configured: nothing passes")
 }
+
+func TestEveryDocumentedEventParses(t *testing.T) {
+	require.Len(t, carevalidate.EventTypes, 16)
+	keys := map[string]bool{}
+	for _, typ := range carevalidate.EventTypes {
+		ev, err := carevalidate.Parse([]byte(`{"event":"` + typ + `","payload":{"caseId":"c-1","activity":{"timestamp":"2026-11-01T10:00:00Z"}}}`))
+		require.NoError(t, err, typ)
+		assert.Equal(t, typ, ev.Type)
+		keys[ev.Key] = true
+	}
+	assert.Len(t, keys, 16, "without an activity id, each event type still gets its own key")
+}

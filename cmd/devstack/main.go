@@ -29,7 +29,6 @@ func main() {
 		UIPort:          8233,
 		StarterPort:     8080,
 		SandboxPort:     8099,
-		UseSandbox:      true,
 		KeepUpstreamEnv: true,
 		Logs:            os.Stdout,
 	})

@@ -76,7 +76,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	defer logs.Close()
 	progress("starting the stack (sandbox latency %s per call)", o.Latency)
 	stack, err := devstack.Start(ctx, devstack.Options{
-		RepoRoot: o.RepoRoot, DataDir: data, Headless: true, UseSandbox: true, Untuned: o.Untuned,
+		RepoRoot: o.RepoRoot, DataDir: data, Headless: true, Untuned: o.Untuned,
 		SandboxArgs: []string{"-latency", o.Latency.String()},
 		Logs:        logs,
 	})

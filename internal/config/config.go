@@ -22,16 +22,26 @@ import (
 // Env reads variables and remembers what was missing or malformed.
 type Env struct {
 	lookup   func(string) (string, bool)
+	environ  func() []string
 	missing  []string
 	problems []string
 }
 
 // FromOS reads the process environment.
-func FromOS() *Env { return &Env{lookup: os.LookupEnv} }
+func FromOS() *Env { return &Env{lookup: os.LookupEnv, environ: os.Environ} }
 
 // FromMap reads a fixed environment (tests).
 func FromMap(m map[string]string) *Env {
-	return &Env{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+	return &Env{
+		lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok },
+		environ: func() []string {
+			var out []string
+			for k, v := range m {
+				out = append(out, k+"="+v)
+			}
+			return out
+		},
+	}
 }
 
 // String returns the variable, or def when unset or empty.
@@ -128,7 +138,7 @@ const DefaultTaskQueue = "carebridge"
 // payload reaches Temporal in the clear).
 func (e *Env) LoadTemporal(logger *slog.Logger, metrics client.MetricsHandler) Temporal {
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
-		EnvLookup: envLookup{e.lookup},
+		EnvLookup: envLookup{e},
 	})
 	if err != nil {
 		e.problems = append(e.problems, "temporal client configuration: "+err.Error())
@@ -155,20 +165,11 @@ func (e *Env) LoadTemporal(logger *slog.Logger, metrics client.MetricsHandler) T
 	return t
 }
 
-type envLookup struct{ lookup func(string) (string, bool) }
+// envLookup gives the SDK's envconfig the same environment as the rest.
+type envLookup struct{ env *Env }
 
-func (l envLookup) LookupEnv(k string) (string, bool) { return l.lookup(k) }
-
-func (l envLookup) Environ() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if v, ok := l.lookup(k); ok {
-			out = append(out, k+"="+v)
-		}
-	}
-	return out
-}
+func (l envLookup) LookupEnv(k string) (string, bool) { return l.env.lookup(k) }
+func (l envLookup) Environ() []string                 { return l.env.environ() }
 
 // Logger is carebridge's JSON logger on stderr.
 func Logger(program string) *slog.Logger {

@@ -40,7 +40,6 @@ type Options struct {
 	SandboxPort  int               // the sandbox's one listener
 	Env          map[string]string // extra environment for worker and starter
 	SandboxArgs  []string          // extra flags for the sandbox
-	UseSandbox   bool              // point upstreams at the sandbox
 	// KeepUpstreamEnv leaves an upstream whose URL is already in the
 	// environment (ALLEVIATE_BASE_URL, say) pointed there, with its own
 	// credentials; the sandbox serves the rest.
@@ -100,15 +99,13 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	env := map[string]string{}
-	if opts.UseSandbox {
-		sandboxEnv, err := s.startSandbox(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range sandboxEnv {
-			if !(opts.KeepUpstreamEnv && upstreamConfigured(k)) {
-				env[k] = v
-			}
+	sandboxEnv, err := s.startSandbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range sandboxEnv {
+		if !(opts.KeepUpstreamEnv && upstreamConfigured(k)) {
+			env[k] = v
 		}
 	}
 	for k, v := range opts.Env {

@@ -47,13 +47,6 @@ func New(authorize func(token string) bool, subjects []Subject) *Server {
 	return s
 }
 
-// Add puts a subject in the directory.
-func (s *Server) Add(sub Subject) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.subjects = append(s.subjects, sub)
-}
-
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || !s.authorize(token) {
