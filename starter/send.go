@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -25,7 +22,6 @@ import (
 )
 
 const (
-	sendIDPrefix       = "alleviate-send-"
 	sendBodyLimit      = 64 << 10
 	idempotencyKeySize = 255
 )
@@ -107,16 +103,6 @@ func isEmail(s string) bool {
 	return strings.Contains(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
-// sendWorkflowID names a send's run. With an Idempotency-Key it is derived
-// from the key (hashed: a caller may put anything in it), so the same key
-// finds the same run; never from the lead, which is PHI.
-func sendWorkflowID(idempotencyKey string) string {
-	if idempotencyKey == "" {
-		return sendIDPrefix + uuid.NewString()
-	}
-	sum := sha256.Sum256([]byte(idempotencyKey))
-	return sendIDPrefix + "key-" + hex.EncodeToString(sum[:16])
-}
 
 func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, sendBodyLimit)
@@ -139,7 +125,7 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	id := sendWorkflowID(key)
+	id := workflows.SendWorkflowID(key)
 	run, err := a.temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
 		ID:        id,
 		TaskQueue: a.taskQueue,
@@ -255,7 +241,7 @@ func viewAnswer(a alleviate.Answer) *answerView {
 func (a *sendAPI) status(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	notFound := apiError{Code: "send_not_found", Message: "no send has that workflow id"}
-	if !strings.HasPrefix(id, sendIDPrefix) {
+	if !strings.HasPrefix(id, workflows.SendWorkflowIDPrefix) {
 		writeError(w, http.StatusNotFound, notFound)
 		return
 	}

@@ -12,7 +12,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/clients/activepieces"
@@ -86,11 +85,7 @@ func main() {
 		MaxConcurrentWorkflowTaskPollers: 8,
 		MaxConcurrentActivityTaskPollers: 8,
 	})
-	w.RegisterWorkflowWithOptions(workflows.AlleviateSend, workflow.RegisterOptions{Name: workflows.AlleviateSendName})
-	w.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.AkuteUnrouted, workflow.RegisterOptions{Name: workflows.AkuteUnroutedName})
-	w.RegisterActivity(send)
-	w.RegisterActivity(akuteActivities)
+	workflows.Register(w, workflows.Activities{Send: send, Akute: akuteActivities})
 
 	logger.Info("worker polling", slog.String("task_queue", tc.TaskQueue), slog.String("namespace", tc.Options.Namespace),
 		slog.String("temporal", tc.Options.HostPort), slog.String("metrics", metricsAddr))

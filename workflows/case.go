@@ -11,29 +11,6 @@ import (
 	"github.com/carebridge/carebridge/clients/carevalidate"
 )
 
-// Names operators and the starter use.
-const (
-	CaseWorkflowName  = "CareValidateCase"
-	CaseWorkflowIDPfx = "carevalidate-case-"
-
-	SignalCaseEvent = "carevalidate-event" // a CareValidate webhook (carevalidate.CaseEvent)
-	SignalAkuteTask = "akute-task"         // an Akute task of the case changed (akutewebhook.TaskUpdate)
-	SignalAkuteMed  = "akute-medication"   // a prescription reached the pharmacy (akutewebhook.MedicationEvent)
-	SignalPause     = "pause"              // record events, call nothing
-	SignalResume    = "resume"
-	SignalRetry     = "retry"  // run the failed step again
-	SignalSkip      = "skip"   // drop the failed step
-	SignalResync    = "resync" // push the patient to Akute again
-	SignalClose     = "close"  // finish the case now
-	QueryState      = "state"
-
-	// Carebridge statuses.
-	StatusRunning        = "running"
-	StatusNeedsAttention = "needs_attention"
-	StatusPaused         = "paused"
-	StatusDone           = "done"
-)
-
 // Bounds on what a case keeps.
 const (
 	timelineLimit = 200  // newest entries kept
@@ -48,21 +25,6 @@ const (
 	// meet the case's memory, not start a new run that repeats its effects.
 	DefaultArchiveGrace = 10 * time.Minute
 )
-
-// CaseWorkflowID is the workflow id of a case.
-func CaseWorkflowID(caseID string) string { return CaseWorkflowIDPfx + caseID }
-
-// CaseInput starts (or continues) a case.
-type CaseInput struct {
-	CaseID     string                  `json:"case_id"`
-	State      *CaseState              `json:"state,omitempty"`       // carried over by continue-as-new
-	Submitter  *carevalidate.Submitter `json:"submitter,omitempty"`   // PHI: kept out of the state query
-	MaxHistory int                     `json:"max_history,omitempty"` // default DefaultMaxHistory events
-	MaxSignals int                     `json:"max_signals,omitempty"` // per run; default DefaultMaxSignals
-	// ArchiveGrace is how long an archived case still absorbs late and
-	// duplicate deliveries before it completes; zero means DefaultArchiveGrace.
-	ArchiveGrace time.Duration `json:"archive_grace,omitempty"`
-}
 
 const (
 	workSyncPatient = "sync_patient"

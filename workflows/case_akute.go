@@ -49,7 +49,6 @@ func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 		ScheduleToCloseTimeout: akuteGiveUp,
 		RetryPolicy:            akuteRetry,
 	})
-	var a *activities.Akute
 	s := r.state
 	switch item.Kind {
 	case workSyncPatient:
@@ -57,7 +56,7 @@ func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 			return nil
 		}
 		var out activities.PatientSynced
-		if err := workflow.ExecuteActivity(ctx, a.SyncAkutePatient, *r.submitter).Get(ctx, &out); err != nil {
+		if err := workflow.ExecuteActivity(ctx, activities.SyncAkutePatientName, *r.submitter).Get(ctx, &out); err != nil {
 			return err
 		}
 		s.Akute.PatientID, s.Akute.LastSync, s.Akute.SyncedAt = out.PatientID, out.Action, workflow.Now(ctx)
@@ -69,7 +68,7 @@ func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 			req.ExternalPatientID = r.submitter.ID
 		}
 		var out activities.TaskCreated
-		if err := workflow.ExecuteActivity(ctx, a.CreateAkuteTask, req).Get(ctx, &out); err != nil {
+		if err := workflow.ExecuteActivity(ctx, activities.CreateAkuteTaskName, req).Get(ctx, &out); err != nil {
 			return err
 		}
 		status := "not-started"

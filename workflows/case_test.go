@@ -37,8 +37,7 @@ func newCaseTest(t *testing.T) *caseTest {
 	t.Cleanup(srv.Close)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: workflows.CaseWorkflowName})
-	env.RegisterActivity(activities.NewAkute(akute.New(akute.Config{BaseURL: srv.URL, APIKey: "akute-key"}), ""))
+	workflows.Register(env, workflows.Activities{Akute: activities.NewAkute(akute.New(akute.Config{BaseURL: srv.URL, APIKey: "akute-key"}), "")})
 	return &caseTest{t: t, env: env, akute: f}
 }
 

@@ -12,18 +12,6 @@ import (
 	"github.com/carebridge/carebridge/clients/alleviate"
 )
 
-// AlleviateSendName is the workflow type the starter starts.
-const AlleviateSendName = "AlleviateSend"
-
-// SendRequest is a lead to send to Alleviate. Every field is PHI.
-type SendRequest struct {
-	FormName string `json:"form_name"`
-	Phone    string `json:"phone"`
-	Name     string `json:"name"`
-	Email    string `json:"email"`
-	Instance string `json:"instance_name"`
-}
-
 // upstreamRetry retries transient failures with exponential backoff for as
 // long as ScheduleToCloseTimeout allows: a send survives an upstream outage.
 var upstreamRetry = &temporal.RetryPolicy{
@@ -56,7 +44,7 @@ func localStepOptions(ctx workflow.Context, attemptTimeout time.Duration) workfl
 // activities: they run in the worker that runs the workflow, without a
 // round trip through a task queue each, which is most of a send's latency
 // (BENCHMARKS.md); they are still recorded, retried and shown one by one.
-func step(ctx workflow.Context, local bool, attemptTimeout time.Duration, activity any, args ...any) workflow.Future {
+func step(ctx workflow.Context, local bool, attemptTimeout time.Duration, activity string, args ...any) workflow.Future {
 	if local {
 		return workflow.ExecuteLocalActivity(localStepOptions(ctx, attemptTimeout), activity, args...)
 	}
@@ -70,11 +58,10 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 	// Version 1: the steps run as local activities. Runs started before keep
 	// their history as it was.
 	v1 := workflow.GetVersion(ctx, "send-local-steps", workflow.DefaultVersion, 1) == 1
-	var a *activities.Send
 
 	// The Activepieces flow may hold the request for its full 30 s.
 	var token activities.TokenStatus
-	if err := step(ctx, v1, 40*time.Second, a.FetchRealtimeToken).Get(ctx, &token); err != nil {
+	if err := step(ctx, v1, 40*time.Second, activities.FetchRealtimeTokenName).Get(ctx, &token); err != nil {
 		return alleviate.Answer{}, err
 	}
 
@@ -82,7 +69,7 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 	// restarted, a token Realtime refused), so it gets Activepieces' time too.
 	var patientID int64
 	query := activities.PatientQuery{Instance: req.Instance, Email: req.Email}
-	if err := step(ctx, v1, 60*time.Second, a.LookupRealtimePatient, query).Get(ctx, &patientID); err != nil {
+	if err := step(ctx, v1, 60*time.Second, activities.LookupRealtimePatientName, query).Get(ctx, &patientID); err != nil {
 		return alleviate.Answer{}, err
 	}
 
@@ -94,7 +81,7 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 		Email:     req.Email,
 	}
 	var answer alleviate.Answer
-	if err := step(ctx, v1, 20*time.Second, a.PostAlleviateLead, lead).Get(ctx, &answer); err != nil {
+	if err := step(ctx, v1, 20*time.Second, activities.PostAlleviateLeadName, lead).Get(ctx, &answer); err != nil {
 		return alleviate.Answer{}, err
 	}
 	return answer, nil

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/clients/activepieces"
@@ -54,8 +53,7 @@ func run(t *testing.T, u *upstreams, req workflows.SendRequest) (alleviate.Answe
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.AlleviateSend, workflow.RegisterOptions{Name: workflows.AlleviateSendName})
-	env.RegisterActivity(u.send)
+	workflows.Register(env, workflows.Activities{Send: u.send})
 	env.ExecuteWorkflow(workflows.AlleviateSendName, req)
 	require.True(t, env.IsWorkflowCompleted())
 	var answer alleviate.Answer

@@ -1,49 +1,13 @@
 package workflows
 
 import (
-	"encoding/json"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
 )
 
-// Akute deliveries that no running case claims are kept, per day, in an
-// AkuteUnrouted workflow: acknowledged only once recorded there, visible in
-// the Web UI, replayable by an operator.
-const (
-	AkuteUnroutedName = "AkuteUnrouted"
-	SignalUnrouted    = "unrouted"
-	unroutedKeep      = 200 // newest deliveries kept with their bodies
-)
-
-// AkuteUnroutedID is the workflow id for a day's unrouted deliveries.
-func AkuteUnroutedID(day time.Time) string { return "akute-unrouted-" + day.UTC().Format("2006-01-02") }
-
-// UnroutedEvent is one Akute delivery nobody claimed.
-type UnroutedEvent struct {
-	Key        string          `json:"key"`
-	Kind       string          `json:"kind"`
-	Name       string          `json:"name,omitempty"`
-	Reason     string          `json:"reason"`
-	BodySHA256 string          `json:"body_sha256"`
-	Received   time.Time       `json:"received"`
-	Body       json.RawMessage `json:"body,omitempty"` // PHI: payloads are encrypted (see README)
-}
-
-// UnroutedState is the day's record.
-type UnroutedState struct {
-	Day        string          `json:"day"`
-	Count      int             `json:"count"`
-	Duplicates int             `json:"duplicates"`
-	Events     []UnroutedEvent `json:"events"`
-	SeenKeys   []string        `json:"seen_keys,omitempty"`
-}
-
-// UnroutedInput starts or continues a day.
-type UnroutedInput struct {
-	Day   string         `json:"day"` // YYYY-MM-DD, UTC
-	State *UnroutedState `json:"state,omitempty"`
-}
+// unroutedKeep is how many of the newest deliveries a day keeps with their bodies.
+const unroutedKeep = 200
 
 // AkuteUnrouted records a day's unrouted deliveries and completes an hour
 // after the day ends.

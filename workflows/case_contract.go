@@ -7,6 +7,47 @@ import (
 	"github.com/carebridge/carebridge/clients/carevalidate"
 )
 
+// The case workflow's contract: its type, its id, its signals and query and
+// what they carry. The starter, the worker, the sandbox and the tests use
+// these names; none is spelled anywhere else. Every name here is recorded in
+// histories: changing one breaks every open case.
+const (
+	CaseWorkflowName  = "CareValidateCase"
+	CaseWorkflowIDPfx = "carevalidate-case-"
+
+	SignalCaseEvent = "carevalidate-event" // a CareValidate webhook (carevalidate.CaseEvent)
+	SignalAkuteTask = "akute-task"         // an Akute task of the case changed (akutewebhook.TaskUpdate)
+	SignalAkuteMed  = "akute-medication"   // a prescription reached the pharmacy (akutewebhook.MedicationEvent)
+	SignalPause     = "pause"              // record events, call nothing
+	SignalResume    = "resume"
+	SignalRetry     = "retry"  // run the failed step again
+	SignalSkip      = "skip"   // drop the failed step
+	SignalResync    = "resync" // push the patient to Akute again
+	SignalClose     = "close"  // finish the case now
+	QueryState      = "state"  // the CaseState (an AkuteUnrouted day answers its UnroutedState)
+
+	// Carebridge statuses.
+	StatusRunning        = "running"
+	StatusNeedsAttention = "needs_attention"
+	StatusPaused         = "paused"
+	StatusDone           = "done"
+)
+
+// CaseWorkflowID is the workflow id of a case.
+func CaseWorkflowID(caseID string) string { return CaseWorkflowIDPfx + caseID }
+
+// CaseInput starts (or continues) a case.
+type CaseInput struct {
+	CaseID     string                  `json:"case_id"`
+	State      *CaseState              `json:"state,omitempty"`       // carried over by continue-as-new
+	Submitter  *carevalidate.Submitter `json:"submitter,omitempty"`   // PHI: kept out of the state query
+	MaxHistory int                     `json:"max_history,omitempty"` // default DefaultMaxHistory events
+	MaxSignals int                     `json:"max_signals,omitempty"` // per run; default DefaultMaxSignals
+	// ArchiveGrace is how long an archived case still absorbs late and
+	// duplicate deliveries before it completes; zero means DefaultArchiveGrace.
+	ArchiveGrace time.Duration `json:"archive_grace,omitempty"`
+}
+
 // CaseState is what the state query and GET /api/cases/{id} show.
 type CaseState struct {
 	CaseID           string               `json:"case_id"`

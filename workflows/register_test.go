@@ -1,0 +1,68 @@
+package workflows_test
+
+import (
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/carebridge/carebridge/activities"
+	"github.com/carebridge/carebridge/workflows"
+)
+
+// names records what Register registers.
+type names struct {
+	workflows  map[string]string // type name -> Go function
+	activities map[string]string
+}
+
+func (n *names) RegisterWorkflowWithOptions(w any, o workflow.RegisterOptions) {
+	n.workflows[o.Name] = funcName(w)
+}
+
+func (n *names) RegisterActivityWithOptions(a any, o activity.RegisterOptions) {
+	n.activities[o.Name] = funcName(a)
+}
+
+func funcName(fn any) string {
+	name := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
+	name = strings.TrimSuffix(name, "-fm") // a method value
+	return name[strings.LastIndex(name, ".")+1:]
+}
+
+// The type names recorded in histories are literals, never derived from Go
+// names: renaming a method (the right-hand side) leaves them as they are.
+func TestRegisterNamesEveryWorkflowAndActivityExplicitly(t *testing.T) {
+	n := &names{workflows: map[string]string{}, activities: map[string]string{}}
+	workflows.Register(n, workflows.Activities{Send: &activities.Send{}, Akute: &activities.Akute{}})
+	assert.Equal(t, map[string]string{
+		"AlleviateSend":    "AlleviateSend",
+		"CareValidateCase": "CaseWorkflow",
+		"AkuteUnrouted":    "AkuteUnrouted",
+	}, n.workflows)
+	assert.Equal(t, map[string]string{
+		"FetchRealtimeToken":    "FetchRealtimeToken",
+		"LookupRealtimePatient": "LookupRealtimePatient",
+		"PostAlleviateLead":     "PostAlleviateLead",
+		"SyncAkutePatient":      "SyncAkutePatient",
+		"CreateAkuteTask":       "CreateAkuteTask",
+	}, n.activities)
+
+	only := &names{workflows: map[string]string{}, activities: map[string]string{}}
+	workflows.Register(only, workflows.Activities{Send: &activities.Send{}})
+	assert.Len(t, only.workflows, 3, "every workflow, whatever activities a worker runs")
+	assert.Len(t, only.activities, 3, "the send's activities only")
+}
+
+func TestSendWorkflowID(t *testing.T) {
+	a, b := workflows.SendWorkflowID(""), workflows.SendWorkflowID("")
+	assert.NotEqual(t, a, b, "no key: a new run each time")
+	k := workflows.SendWorkflowID("john.doe@example.com")
+	assert.Equal(t, k, workflows.SendWorkflowID("john.doe@example.com"), "the same key, the same run")
+	assert.True(t, strings.HasPrefix(k, workflows.SendWorkflowIDPrefix))
+	assert.NotContains(t, k, "john")
+}
