@@ -103,7 +103,6 @@ func isEmail(s string) bool {
 	return strings.Contains(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
-
 func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, sendBodyLimit)
 	if !ok {
