@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint unit tools bench test-faults
+.PHONY: run test lint unit tools bench test-faults histories
 
 ## run: Temporal dev server, sandbox, worker and starter; Ctrl-C stops them.
 run:
@@ -17,6 +17,10 @@ test: lint
 ## bench: carebridge against the direct design (BENCHMARKS.md); flags: make bench ARGS="-sends 1000"
 bench:
 	$(GO) run ./cmd/bench $(ARGS)
+
+## histories: record the replay test's histories from the real stack (workflows/testdata/histories/README.md).
+histories:
+	$(GO) run ./cmd/histories $(ARGS)
 
 ## test-faults: the real stack under load, broken in every way we know; nothing may be lost.
 test-faults:

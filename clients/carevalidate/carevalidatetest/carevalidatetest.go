@@ -144,3 +144,22 @@ func (s Sender) Send(body []byte) (int, []byte, error) {
 	answer, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, answer, nil
 }
+
+// EventOnly is an event-only webhook (no case snapshot): the activity with
+// its id, type and timestamp, and extra fields merged into the activity
+// (targetUser, valueBefore, valueAfter) or, for payment, order and
+// decision, into the payload.
+func EventOnly(caseID, event, activityID string, at time.Time, extra map[string]any) []byte {
+	activity := map[string]any{"id": activityID, "type": event, "timestamp": at.UTC().Format("2006-01-02T15:04:05.000Z")}
+	payload := map[string]any{"caseId": caseID, "activity": activity}
+	for k, v := range extra {
+		switch k {
+		case "payment", "order", "decision":
+			payload[k] = v
+		default:
+			activity[k] = v
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"event": event, "payload": payload})
+	return body
+}
