@@ -176,6 +176,21 @@ func TestSearchAttributesFindRuns(t *testing.T) {
 	}, 30*time.Second, 500*time.Millisecond)
 }
 
+// The README's "Changing a workflow" finds the runs on a version by the
+// TemporalChangeVersion search attribute before an old branch is retired.
+func TestRunsAreFoundByTheVersionTheyTook(t *testing.T) {
+	r := post(t, "/api/alleviate/send", johnDoe, nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	id := r.header.Get("X-Workflow-Id")
+	require.Eventually(t, func() bool {
+		out, err := runCLI("workflow", "list", "--query", `WorkflowType="AlleviateSend" AND TemporalChangeVersion="send-local-steps-1"`)
+		return err == nil && strings.Contains(out, id)
+	}, 30*time.Second, 500*time.Millisecond)
+	out, err := runCLI("workflow", "list", "--query", `WorkflowType="AlleviateSend" AND TemporalChangeVersion!="send-local-steps-1"`)
+	require.NoError(t, err, out)
+	assert.NotContains(t, out, id, "a version 1 run is not among those still on version 0")
+}
+
 // Keys roll: with a new key first, runs encrypted under the old one still
 // read, and new runs use the new one.
 func TestCodecKeyRotation(t *testing.T) {

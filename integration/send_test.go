@@ -21,6 +21,7 @@ import (
 	"github.com/carebridge/carebridge/clients/alleviate"
 	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/workflows"
 )
 
 const johnDoe = `{"form_name":"vip_tlc_bunionectomy_ect","phone":"555-123-4567","name":"John Doe",
@@ -91,7 +92,7 @@ func TestSendReturnsAlleviatesAnswer(t *testing.T) {
 	assert.EqualValues(t, 139712, body["patient_id"])
 
 	id := r.header.Get("X-Workflow-Id")
-	assert.True(t, strings.HasPrefix(id, "alleviate-send-"), id)
+	assert.True(t, strings.HasPrefix(id, workflows.SendWorkflowIDPrefix), id)
 	assert.NotContains(t, strings.ToLower(id), "john")
 	assert.NotContains(t, id, "example.com")
 
