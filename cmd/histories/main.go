@@ -165,19 +165,6 @@ func (d *driver) newCase() (caseID, shortID string) {
 	return caseID, fmt.Sprintf("HIST-%d%02d", time.Now().Unix()%100000, d.seq)
 }
 
-func (d *driver) post(path string, body []byte, wantStatus int) ([]byte, error) {
-	resp, err := http.Post(d.stack.StarterURL+path, "application/json", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != wantStatus {
-		return nil, fmt.Errorf("POST %s: HTTP %d, want %d: %s", path, resp.StatusCode, wantStatus, answer)
-	}
-	return answer, nil
-}
-
 // send posts a lead and returns its workflow id.
 func (d *driver) send(lead map[string]string, wantStatus int) (string, error) {
 	body, _ := json.Marshal(lead)
