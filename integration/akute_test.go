@@ -97,7 +97,7 @@ func TestAkuteTaskCompletedReachesTheCase(t *testing.T) {
 	assert.Equal(t, "in-progress", s.Tasks[0].Status, "refused deliveries changed nothing")
 	assert.Equal(t, 1, s.Duplicates)
 
-	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", "close")
+	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", workflows.SignalClose)
 }
 
 func TestUnknownAkuteEventsAreKeptUnrouted(t *testing.T) {

@@ -89,7 +89,7 @@ func TestCaseLifeThroughTheWebhook(t *testing.T) {
 
 	// An operator pauses the case with the real CLI: events are recorded,
 	// Akute hears nothing.
-	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", "pause")
+	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", workflows.SignalPause)
 	waitCase(t, caseID, "paused", func(s workflows.CaseState) bool { return s.CarebridgeStatus == workflows.StatusPaused })
 	deliver(t, steps[1].Body)
 	deliver(t, steps[2].Body) // the decision
@@ -98,7 +98,7 @@ func TestCaseLifeThroughTheWebhook(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	assert.Empty(t, akuteTasks(t, shortID), "no task while paused")
 
-	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", "resume")
+	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", workflows.SignalResume)
 	for _, step := range steps[3:] {
 		deliver(t, step.Body)
 	}
@@ -156,7 +156,7 @@ func TestBufferedEventsSurviveContinueAsNew(t *testing.T) {
 		return s.EventsApplied == 41 && s.Runs >= 1
 	})
 	assert.Equal(t, 0, s.Duplicates)
-	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", "close")
+	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", workflows.SignalClose)
 }
 
 func TestWebhookRefusesWhatIsNotCareValidates(t *testing.T) {
@@ -207,7 +207,7 @@ func TestWebhookAcceptsLargeAttachmentsAndUnknownEvents(t *testing.T) {
 	deliver(t, []byte(fmt.Sprintf(`{"event":"SOMETHING_NEW","payload":{"caseId":%q,"activity":{"id":"new-1"}}}`, caseID)))
 	s := waitCase(t, caseID, "both recorded", func(s workflows.CaseState) bool { return s.EventsApplied == 2 })
 	assert.Equal(t, "SOMETHING_NEW", s.Timeline[len(s.Timeline)-1].Type)
-	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", "close")
+	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", workflows.SignalClose)
 }
 
 func TestUnknownCaseIs404(t *testing.T) {

@@ -183,10 +183,10 @@ func TestRunsAreFoundByTheVersionTheyTook(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	id := r.header.Get("X-Workflow-Id")
 	require.Eventually(t, func() bool {
-		out, err := runCLI("workflow", "list", "--query", `WorkflowType="AlleviateSend" AND TemporalChangeVersion="send-local-steps-1"`)
+		out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowType=%q AND TemporalChangeVersion="send-local-steps-1"`, workflows.AlleviateSendName))
 		return err == nil && strings.Contains(out, id)
 	}, 30*time.Second, 500*time.Millisecond)
-	out, err := runCLI("workflow", "list", "--query", `WorkflowType="AlleviateSend" AND TemporalChangeVersion!="send-local-steps-1"`)
+	out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowType=%q AND TemporalChangeVersion!="send-local-steps-1"`, workflows.AlleviateSendName))
 	require.NoError(t, err, out)
 	assert.NotContains(t, out, id, "a version 1 run is not among those still on version 0")
 }
