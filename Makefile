@@ -13,6 +13,7 @@ run:
 test: lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime 5s ./clients/akute/akutewebhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzStringify$$' -fuzztime 5s ./internal/hmacsig/
 
 ## bench: carebridge against the direct design (BENCHMARKS.md); flags: make bench ARGS="-sends 1000"
 bench:

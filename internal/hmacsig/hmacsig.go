@@ -1,7 +1,8 @@
 // Package hmacsig checks hex HMAC-SHA256 signatures computed by partners over
-// JSON.stringify(body): first over the raw bytes, then over the body with
-// insignificant whitespace removed. It never re-encodes the body through Go
-// values, which would reorder keys and change escapes and numbers.
+// JSON.stringify(body): over the raw bytes, over the body with insignificant
+// whitespace removed, and over JSON.stringify's exact serialization of the
+// parsed body (Stringify). It never re-encodes the body through Go values,
+// which would reorder keys and change escapes and numbers.
 package hmacsig
 
 import (
@@ -13,12 +14,24 @@ import (
 )
 
 // Candidates are the forms of a body a partner may have signed: the raw
-// bytes, and (when different) their json.Compact form.
+// bytes, their json.Compact form, and what a documented verifier signs,
+// JSON.stringify of the parsed body (Stringify); each once.
 func Candidates(body []byte) [][]byte {
 	out := [][]byte{body}
+	add := func(c []byte) {
+		for _, have := range out {
+			if bytes.Equal(have, c) {
+				return
+			}
+		}
+		out = append(out, c)
+	}
 	var compact bytes.Buffer
-	if err := json.Compact(&compact, body); err == nil && !bytes.Equal(compact.Bytes(), body) {
-		out = append(out, compact.Bytes())
+	if err := json.Compact(&compact, body); err == nil {
+		add(compact.Bytes())
+	}
+	if s, err := Stringify(body); err == nil {
+		add(s)
 	}
 	return out
 }
