@@ -3,10 +3,9 @@ package activities
 import (
 	"context"
 	"errors"
+	"net/http"
 	"reflect"
 	"strings"
-	"time"
-	"unicode"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -16,9 +15,10 @@ import (
 
 // Error types of the Akute activities.
 const (
-	ErrTypeAkuteInvalidData = "AkuteInvalidData" // our data breaks Akute's rules
-	ErrTypeAkuteRejected    = "AkuteRejected"    // Akute answered 4xx (classify's <Upstream>Rejected)
-	ErrTypeAkuteUnavailable = "AkuteUnavailable" // 5xx, 408, 429 (classify's <Upstream>Unavailable)
+	ErrTypeAkuteInvalidData = "AkuteInvalidData"     // our data breaks Akute's rules
+	ErrTypeAkuteRejected    = "AkuteRejected"        // Akute answered 4xx (classify's <Upstream>Rejected)
+	ErrTypeAkuteUnavailable = "AkuteUnavailable"     // 5xx, 408, 429 (classify's <Upstream>Unavailable)
+	ErrTypeAkuteAmbiguous   = "AkuteAmbiguousCreate" // a 2xx to a create whose id cannot be read: check Akute, then retry or skip
 )
 
 // AkuteRejection is the detail of an Akute failure: what an operator needs
@@ -64,11 +64,16 @@ func (a *Akute) syncPatient(ctx context.Context, s carevalidate.Submitter) (Pati
 	if errors.Is(err, akute.ErrNotFound) {
 		id, err := a.client.CreatePatient(ctx, want)
 		var ae *akute.Error
-		if errors.As(err, &ae) && ae.StatusCode == 409 {
+		if errors.As(err, &ae) && ae.StatusCode == http.StatusConflict {
 			// Created by an earlier attempt whose answer was lost: update it.
-			have, err = a.client.GetPatientByExternalID(ctx, want.ExternalID)
-			if err != nil {
+			have, lookupErr := a.client.GetPatientByExternalID(ctx, want.ExternalID)
+			if errors.Is(lookupErr, akute.ErrNotFound) {
+				// Not ours: Akute holds another patient that conflicts on
+				// some other field. Retrying cannot fix that; an operator can.
 				return PatientSynced{}, akuteError(err)
+			}
+			if lookupErr != nil {
+				return PatientSynced{}, akuteError(lookupErr)
 			}
 			return a.update(ctx, have, want)
 		}
@@ -84,6 +89,9 @@ func (a *Akute) syncPatient(ctx context.Context, s carevalidate.Submitter) (Pati
 }
 
 func (a *Akute) update(ctx context.Context, have, want akute.Patient) (PatientSynced, error) {
+	// A sync never sends the status: a clinician may have made the patient
+	// inactive, and CareValidate has no say in that.
+	want.Status = ""
 	if samePatient(have, want) {
 		return PatientSynced{PatientID: have.ID, Action: "unchanged"}, nil
 	}
@@ -93,17 +101,12 @@ func (a *Akute) update(ctx context.Context, have, want akute.Patient) (PatientSy
 	return PatientSynced{PatientID: have.ID, Action: "updated"}, nil
 }
 
+// samePatient reports whether Akute already holds every value a sync sends;
+// what CareValidate does not carry (middle name, appointment state,
+// properties, status) is Akute's own.
 func samePatient(have, want akute.Patient) bool {
-	want.ID, want.Properties, have.Properties = have.ID, nil, nil
-	if want.MiddleName == "" {
-		want.MiddleName = have.MiddleName
-	}
-	if want.AddressLine2 == "" {
-		want.AddressLine2 = have.AddressLine2
-	}
-	if want.AppointmentState == "" {
-		want.AppointmentState = have.AppointmentState
-	}
+	want.ID, want.Status, want.MiddleName, want.AppointmentState, want.Properties =
+		have.ID, have.Status, have.MiddleName, have.AppointmentState, have.Properties
 	return reflect.DeepEqual(have, want)
 }
 
@@ -162,84 +165,6 @@ func (a *Akute) owner(ctx context.Context, doctor *carevalidate.Person) (string,
 	return a.defaultOwnerID, nil
 }
 
-// PatientFromSubmitter maps CareValidate's patient to Akute's rules.
-func PatientFromSubmitter(s carevalidate.Submitter) (akute.Patient, error) {
-	if strings.TrimSpace(s.ID) == "" {
-		return akute.Patient{}, &akute.ValidationError{Field: "external_id", Problem: "is required (submitter.id)"}
-	}
-	return akute.Patient{
-		FirstName:          clip(s.FirstName),
-		LastName:           clip(s.LastName),
-		Status:             "active",
-		ExternalID:         s.ID,
-		DateOfBirth:        datePart(s.DOB),
-		Sex:                sex(s.Gender),
-		AddressLine1:       clip(s.Address),
-		AddressCity:        clip(s.City),
-		AddressState:       strings.ToUpper(strings.TrimSpace(s.State)),
-		AddressZipcode:     firstDigits(s.PostalCode, 5),
-		Email:              strings.TrimSpace(s.Email),
-		PrimaryPhoneNumber: lastDigits(s.PhoneNumber, 10),
-		PrimaryPhoneType:   "mobile",
-	}, nil
-}
-
-func clip(s string) string {
-	r := []rune(strings.TrimSpace(s))
-	if len(r) > 35 {
-		r = r[:35]
-	}
-	return strings.TrimSpace(string(r))
-}
-
-func datePart(dob string) string {
-	dob = strings.TrimSpace(dob)
-	if t, err := time.Parse(time.RFC3339Nano, dob); err == nil {
-		return t.UTC().Format("2006-01-02")
-	}
-	if len(dob) >= 10 {
-		if _, err := time.Parse("2006-01-02", dob[:10]); err == nil {
-			return dob[:10]
-		}
-	}
-	return dob // Akute's rules will say what is wrong with it
-}
-
-func sex(gender string) string {
-	switch strings.ToLower(strings.TrimSpace(gender)) {
-	case "male", "m":
-		return "male"
-	case "female", "f":
-		return "female"
-	}
-	return "unknown"
-}
-
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsDigit(r) {
-			return r
-		}
-		return -1
-	}, s)
-}
-
-func lastDigits(s string, n int) string {
-	d := digits(s)
-	if len(d) > n {
-		d = d[len(d)-n:]
-	}
-	return d
-}
-
-func firstDigits(s string, n int) string {
-	d := digits(s)
-	if len(d) > n {
-		d = d[:n]
-	}
-	return d
-}
-
 // akuteError classifies an Akute failure as classify does any upstream's,
 // adding what an operator needs to fix a refusal: the field and rule it
 // breaks, or Akute's own words. Those go in the details, never the message.
@@ -248,8 +173,11 @@ func akuteError(err error) error {
 	var ae *akute.Error
 	switch {
 	case errors.As(err, &ve):
-		return temporal.NewNonRetryableApplicationError("akute would refuse "+ve.Field+": "+ve.Problem,
+		return temporal.NewNonRetryableApplicationError("not sent to akute: "+ve.Field+" "+ve.Problem,
 			ErrTypeAkuteInvalidData, nil, AkuteRejection{Field: ve.Field, Problem: ve.Problem})
+	case errors.Is(err, akute.ErrAmbiguousCreate):
+		// Akute may have created it: a retry could create it twice.
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeAkuteAmbiguous, nil)
 	case errors.As(err, &ae) && !ae.Temporary():
 		return temporal.NewNonRetryableApplicationError(ae.Error(), ErrTypeAkuteRejected, nil,
 			AkuteRejection{StatusCode: ae.StatusCode, Message: ae.Message})

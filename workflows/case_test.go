@@ -164,17 +164,18 @@ func TestUnknownEventIsKeptInTheTimeline(t *testing.T) {
 func TestAkuteRejectionNeedsAttentionThenSkip(t *testing.T) {
 	c := newCaseTest(t)
 	bad := carevalidatetest.Patient("sub-c5")
-	bad["state"] = "ZZ" // two letters, but Akute knows no such state
+	bad["state"] = "ZZ" // two letters, but no state: never sent
 	steps := carevalidatetest.Script(carevalidatetest.Case{ID: "c5", ShortID: "CB-c5", Submitter: bad}, time.Now())
 	c.send(steps[0].Body) // CREATE_CASE: the patient sync fails
 	c.then(func() {
 		s := c.state()
 		assert.Equal(t, workflows.StatusNeedsAttention, s.CarebridgeStatus)
 		require.NotNil(t, s.Attention)
-		assert.Equal(t, activities.ErrTypeAkuteRejected, s.Attention.ErrorType)
-		assert.Equal(t, 400, s.Attention.Detail.StatusCode)
-		assert.Contains(t, s.Attention.Detail.Message, "address_state")
+		assert.Equal(t, activities.ErrTypeAkuteInvalidData, s.Attention.ErrorType)
+		assert.Equal(t, "submitter.state", s.Attention.Detail.Field)
+		assert.Equal(t, "is not a US state or territory (its two-letter code or its name)", s.Attention.Detail.Problem)
 		assert.NotContains(t, s.Attention.Error, "ZZ", "the data stays out of the message")
+		assert.Empty(t, c.akute.Patients(), "nothing reached Akute")
 	})
 	for _, step := range steps[1:3] {
 		c.send(step.Body) // still recorded while waiting

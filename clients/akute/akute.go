@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -25,6 +27,11 @@ const DefaultTimeout = 15 * time.Second
 
 // ErrNotFound is a lookup that found nothing (404, or an empty answer).
 var ErrNotFound = errors.New("akute: not found")
+
+// ErrAmbiguousCreate is a create Akute answered with a 2xx whose id cannot be
+// read (no id in the body, none in the Location header, or a body that is
+// not JSON): the resource may exist, so retrying could create it twice.
+var ErrAmbiguousCreate = errors.New("akute: created, but the answer names no id")
 
 // Error is Akute's answer outside 2xx: the shared *upstream.StatusError
 // (status, Retry-After, Temporary) and Akute's own text. Message can quote
@@ -76,12 +83,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return upstream.TransportError("akute", err)
 	}
 	if !resp.IsSuccess() {
-		var e struct {
-			StatusCode int    `json:"statusCode"`
-			Error      string `json:"error"`
-		}
-		_ = json.Unmarshal(resp.Body(), &e)
-		return &Error{StatusError: upstream.New("akute", resp.StatusCode(), resp.Header(), nil), Message: e.Error}
+		return akuteStatusError(resp)
 	}
 	if out == nil || len(resp.Body()) == 0 {
 		return nil
@@ -92,7 +94,42 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	return nil
 }
 
-// created is Akute's answer to a create or update.
-type created struct {
-	ID string `json:"id"`
+// create posts a new resource to collection (/patients, /tasks) and returns
+// its id: the answer's id, else the last segment of the Location header the
+// reference promises ("URI of created resource with :id appended").
+func (c *Client) create(ctx context.Context, collection string, body any) (string, error) {
+	resp, err := c.http.R().SetContext(ctx).SetBody(body).Post(collection)
+	if err != nil {
+		return "", upstream.TransportError("akute", err)
+	}
+	if !resp.IsSuccess() {
+		return "", akuteStatusError(resp)
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if len(resp.Body()) > 0 && json.Unmarshal(resp.Body(), &out) != nil {
+		return "", ErrAmbiguousCreate
+	}
+	if id := strings.TrimSpace(out.ID); id != "" {
+		return id, nil
+	}
+	if u, err := url.Parse(resp.Header().Get("Location")); err == nil {
+		// <base>/<collection>/<id>: the id only under its own collection.
+		trimmed := strings.TrimRight(u.Path, "/")
+		if dir, id := path.Split(trimmed); id != "" && strings.HasSuffix(strings.TrimRight(dir, "/"), collection) {
+			return id, nil
+		}
+	}
+	return "", ErrAmbiguousCreate
+}
+
+// akuteStatusError reads Akute's error body ({"statusCode":…,"error":…}).
+func akuteStatusError(resp *resty.Response) error {
+	var e struct {
+		StatusCode int    `json:"statusCode"`
+		Error      string `json:"error"`
+	}
+	_ = json.Unmarshal(resp.Body(), &e)
+	return &Error{StatusError: upstream.New("akute", resp.StatusCode(), resp.Header(), nil), Message: e.Error}
 }

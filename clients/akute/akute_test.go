@@ -2,8 +2,12 @@ package akute_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -171,7 +175,7 @@ func TestMedicationsPharmaciesUsersObservations(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pharmacies, 1)
 	require.NoError(t, c.AddPharmacyToPatient(ctx, akute.PatientPharmacy{PatientID: pid, PharmacyID: pharmacies[0].ID, SetAsPrimary: true}))
-	assert.Error(t, c.AddPharmacyToPatient(ctx, akute.PatientPharmacy{PatientID: pid, PharmacyID: "ph-none"}))
+	assert.Error(t, c.AddPharmacyToPatient(ctx, akute.PatientPharmacy{PatientID: pid, PharmacyID: "9999"}))
 	assert.True(t, akute.IsValidation(c.AddPharmacyToPatient(ctx, akute.PatientPharmacy{PharmacyID: "ph-1"})))
 	_, err = c.SearchPharmacies(ctx, akute.PharmacySearch{Zip: "123"})
 	assert.True(t, akute.IsValidation(err))
@@ -194,7 +198,7 @@ func TestMedicationsPharmaciesUsersObservations(t *testing.T) {
 	assert.Len(t, obs, 1)
 	one, err := c.GetObservation(ctx, "obs-1")
 	require.NoError(t, err)
-	assert.Equal(t, "5.4", one.Value)
+	assert.Equal(t, akute.Text("5.4"), one.Value)
 	_, err = c.ListObservations(ctx, "", "")
 	assert.True(t, akute.IsValidation(err))
 }
@@ -232,4 +236,171 @@ func serverURL(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// answer is an httptest server answering every request with one response.
+func answer(t *testing.T, status int, header map[string]string, body string) *akute.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return akute.New(akute.Config{BaseURL: srv.URL, APIKey: "key"})
+}
+
+// A create's id comes from the body, else from the Location header the
+// reference promises; with neither, the create is ambiguous, never "".
+func TestCreateReadsTheIDFromTheBodyOrTheLocation(t *testing.T) {
+	for _, tc := range []struct {
+		name, location, body, want string
+	}{
+		{"id in the body", "", `{"id":"pat-1"}`, "pat-1"},
+		{"Location, absolute", "https://api.staging.akutehealth.com/v1/patients/pat-2", ``, "pat-2"},
+		{"Location, a path", "/v1/patients/pat-3/", `{}`, "pat-3"},
+		{"empty id, Location", "/v1/patients/pat-4", `{"id":""}`, "pat-4"},
+	} {
+		c := answer(t, http.StatusCreated, map[string]string{"Location": tc.location}, tc.body)
+		id, err := c.CreatePatient(ctx, patient)
+		require.NoError(t, err, tc.name)
+		assert.Equal(t, tc.want, id, tc.name)
+	}
+	for _, tc := range []struct{ name, location, body string }{
+		{"nothing at all", "", ``},
+		{"empty id, no Location", "", `{"id":""}`},
+		{"Location names the collection", "/v1/patients", `{}`},
+		{"a body that is not JSON", "/v1/patients/pat-5", `<html>`},
+	} {
+		c := answer(t, http.StatusCreated, map[string]string{"Location": tc.location}, tc.body)
+		id, err := c.CreatePatient(ctx, patient)
+		assert.ErrorIs(t, err, akute.ErrAmbiguousCreate, tc.name)
+		assert.Empty(t, id, tc.name)
+		_, err = c.CreateTask(ctx, akute.Task{Task: "t"})
+		assert.ErrorIs(t, err, akute.ErrAmbiguousCreate, tc.name)
+	}
+}
+
+// Fields the reference documents in two JSON types decode in both.
+func TestNumbersOrStringsDecode(t *testing.T) {
+	c := answer(t, http.StatusOK, nil, `[{"id":"o1","value":7.10,"value_type":"quantity","reference_range_low":4,"reference_range_high":"5.6"},
+		{"id":"o2","value":"negative","value_type":"string","reference_range_low":null}]`)
+	obs, err := c.ListObservations(ctx, "pat-1", "")
+	require.NoError(t, err)
+	assert.Equal(t, akute.Text("7.10"), obs[0].Value, "a number exactly as written")
+	assert.Equal(t, akute.Text("4"), obs[0].ReferenceRangeLow)
+	assert.Equal(t, akute.Text("5.6"), obs[0].ReferenceRangeHigh)
+	assert.Equal(t, akute.Text("negative"), obs[1].Value)
+
+	c = answer(t, http.StatusOK, nil, `[{"display_name":"A","pharmacy_id":1001},{"display_name":"B","pharmacy_id":"1002"}]`)
+	meds, err := c.ListMedications(ctx, akute.MedicationQuery{PatientID: "pat-1"})
+	require.NoError(t, err)
+	assert.Equal(t, akute.Text("1001"), meds[0].PharmacyID)
+	assert.Equal(t, akute.Text("1002"), meds[1].PharmacyID)
+
+	c = answer(t, http.StatusOK, nil, `[{"id":"o1","value":{"nested":true}}]`)
+	_, err = c.ListObservations(ctx, "pat-1", "")
+	assert.EqualError(t, err, "akute: unreadable answer to GET /observations", "an object is neither")
+}
+
+func TestDocumentedNotFounds(t *testing.T) {
+	c, f := newFake(t)
+	assert.ErrorIs(t, c.UpdatePatient(ctx, "pat-missing", akute.Patient{AddressCity: "X"}), akute.ErrNotFound)
+	_, err := c.ListObservations(ctx, "pat-missing", "")
+	assert.ErrorIs(t, err, akute.ErrNotFound)
+	assert.NotEmpty(t, f.Requests())
+}
+
+// Every one of GET /patients' 15 documented filters reaches Akute.
+func TestSearchPatientsByEveryFilter(t *testing.T) {
+	c, _ := newFake(t)
+	p := patient
+	p.MiddleName, p.AddressLine2, p.AppointmentState = "Q", "Apt 5", "NJ"
+	_, err := c.CreatePatient(ctx, p)
+	require.NoError(t, err)
+	all := akute.PatientSearch{FirstName: "chris", MiddleName: "Q", LastName: "Ordering", Status: "active",
+		DateOfBirth: "2000-05-30", Sex: "male", AddressLine1: "93492 Peachtree Dr.", AddressLine2: "Apt 5",
+		AddressCity: "Baton Rouge", AddressState: "LA", AddressZipcode: "70360", Email: "chris@example.com",
+		PrimaryPhoneNumber: "2258675309", PrimaryPhoneType: "mobile", AppointmentState: "NJ"}
+	found, err := c.SearchPatients(ctx, all)
+	require.NoError(t, err)
+	assert.Len(t, found, 1)
+	// Each filter on its own, with a value that matches no one, finds no one:
+	// so each one is sent, under the name Akute reads.
+	v := reflect.ValueOf(&all).Elem()
+	for i := range v.NumField() {
+		one := akute.PatientSearch{}
+		reflect.ValueOf(&one).Elem().Field(i).SetString("no-such-value")
+		found, err := c.SearchPatients(ctx, one)
+		require.NoError(t, err, v.Type().Field(i).Name)
+		assert.Empty(t, found, v.Type().Field(i).Name)
+	}
+	assert.Equal(t, 15, v.NumField())
+}
+
+// The fake reads its own types, written from the reference: a field under a
+// name the reference does not have is refused, so a wrong tag cannot pass.
+func TestTheFakeRefusesUndocumentedFields(t *testing.T) {
+	_, f := newFake(t)
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	for path, body := range map[string]string{
+		"/patients":  `{"first_name":"A","last_name":"B","status":"active","date_of_birth":"2000-01-01","sex":"male","address_line_1":"1 St","address_city":"C","address_state":"LA","address_zipcode":"70360","email":"a@b.co","primary_phone_number":"2258675309","primary_phone_type":"mobile","phone":"x"}`,
+		"/tasks":     `{"task":"t","title":"x"}`,
+		"/insurance": `{"member_id":"M","status":"active","order":1,"payor":"P","patient_id":"p","memberId":"x"}`,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("X-API-Key", "key")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, path)
+		assert.Contains(t, string(b), "unknown field", path)
+	}
+}
+
+// The fake applies the reference's rules the client does not check itself.
+func TestTheFakeAppliesTheDocumentedRules(t *testing.T) {
+	c, _ := newFake(t)
+	refused := func(err error) int {
+		var ae *akute.Error
+		if errors.As(err, &ae) {
+			return ae.StatusCode
+		}
+		return 0
+	}
+	id, err := c.CreatePatient(ctx, patient)
+	require.NoError(t, err)
+	p := patient
+	p.ExternalID, p.AddressState = "other", "ON" // a Canadian province
+	_, err = c.CreatePatient(ctx, p)
+	assert.Equal(t, 400, refused(err), "not a US state")
+
+	// Insurance: a new active policy of the same type and order overwrites.
+	first, err := c.CreateInsurance(ctx, akute.Insurance{MemberID: "M1", Status: "active", PatientID: id, Type: "rx", Order: 1, Payor: "UHC"})
+	require.NoError(t, err)
+	second, err := c.CreateInsurance(ctx, akute.Insurance{MemberID: "M2", Status: "active", PatientID: id, Type: "rx", Order: 1, Payor: "Aetna"})
+	require.NoError(t, err)
+	_, err = c.GetInsurance(ctx, first.RxID)
+	assert.ErrorIs(t, err, akute.ErrNotFound, "overwritten")
+	byMember, err := c.ListInsurance(ctx, akute.InsuranceQuery{ExternalPatientID: "y1fov", MemberID: "M2"})
+	require.NoError(t, err)
+	require.Len(t, byMember, 1)
+	assert.Equal(t, second.RxID, byMember[0].ID)
+	_, err = c.CreateInsurance(ctx, akute.Insurance{MemberID: "M3", Status: "active", PatientID: id, Type: "rx", Order: 2, Payor: "Cigna"})
+	require.NoError(t, err)
+	all, _ := c.ListInsurance(ctx, akute.InsuranceQuery{PatientID: id})
+	assert.Len(t, all, 2, "another order is another policy")
+
+	// Pharmacies by address and by phone or fax.
+	byAddress, err := c.SearchPharmacies(ctx, akute.PharmacySearch{Address: "hudson st"})
+	require.NoError(t, err)
+	require.Len(t, byAddress, 1)
+	byFax, err := c.SearchPharmacies(ctx, akute.PharmacySearch{PhoneOrFax: "2255550101"})
+	require.NoError(t, err)
+	require.Len(t, byFax, 1)
+	assert.Equal(t, "Peachtree Pharmacy", byFax[0].Name)
 }

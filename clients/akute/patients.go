@@ -127,9 +127,7 @@ func (c *Client) CreatePatient(ctx context.Context, p Patient) (string, error) {
 		return "", err
 	}
 	p.ID = ""
-	var out created
-	err := c.do(ctx, "POST", "/patients", nil, p, &out)
-	return out.ID, err
+	return c.create(ctx, "/patients", p)
 }
 
 // UpdatePatient changes the fields set in p.
@@ -141,7 +139,19 @@ func (c *Client) UpdatePatient(ctx context.Context, id string, p Patient) error 
 		return err
 	}
 	p.ID = ""
-	return c.do(ctx, "PUT", "/patients/"+url.PathEscape(id), nil, p, nil)
+	body := patientUpdate{Patient: p}
+	if p.AddressLine1 != "" {
+		// The two lines are one address: a new first line clears a
+		// second line that the new address does not have.
+		body.AddressLine2 = &p.AddressLine2
+	}
+	return notFound(c.do(ctx, "PUT", "/patients/"+url.PathEscape(id), nil, body, nil))
+}
+
+// patientUpdate is a PUT body: address_line_2 is sent even when empty.
+type patientUpdate struct {
+	Patient
+	AddressLine2 *string `json:"address_line_2,omitempty"`
 }
 
 // GetPatient reads a patient by Akute id.
@@ -173,22 +183,28 @@ func (c *Client) onePatient(ctx context.Context, path string, q url.Values) (Pat
 	return p, err
 }
 
-// PatientSearch is a search by the patient's fields; empty fields are ignored.
+// PatientSearch is a search by the patient's fields, the reference's
+// filters of GET /patients; empty fields are ignored.
 type PatientSearch struct {
-	FirstName, LastName, DateOfBirth, Email, PrimaryPhoneNumber, Status string
+	FirstName, MiddleName, LastName, Status, DateOfBirth, Sex string
+	AddressLine1, AddressLine2, AddressCity, AddressState     string
+	AddressZipcode, Email, PrimaryPhoneNumber                 string
+	PrimaryPhoneType, AppointmentState                        string
+}
+
+func (s PatientSearch) query() url.Values {
+	return values(map[string]string{
+		"first_name": s.FirstName, "middle_name": s.MiddleName, "last_name": s.LastName, "status": s.Status,
+		"date_of_birth": s.DateOfBirth, "sex": s.Sex, "address_line_1": s.AddressLine1,
+		"address_line_2": s.AddressLine2, "address_city": s.AddressCity, "address_state": s.AddressState,
+		"address_zipcode": s.AddressZipcode, "email": s.Email, "primary_phone_number": s.PrimaryPhoneNumber,
+		"primary_phone_type": s.PrimaryPhoneType, "appointment_state": s.AppointmentState,
+	})
 }
 
 // SearchPatients lists the patients matching every field set.
 func (c *Client) SearchPatients(ctx context.Context, s PatientSearch) ([]Patient, error) {
-	q := url.Values{}
-	for k, v := range map[string]string{
-		"first_name": s.FirstName, "last_name": s.LastName, "date_of_birth": s.DateOfBirth,
-		"email": s.Email, "primary_phone_number": s.PrimaryPhoneNumber, "status": s.Status,
-	} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
+	q := s.query()
 	if len(q) == 0 {
 		return nil, &ValidationError{"search", "needs at least one field"}
 	}

@@ -1,7 +1,9 @@
 package akute
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 )
@@ -32,9 +34,7 @@ func (c *Client) CreateTask(ctx context.Context, t Task) (string, error) {
 		return "", err
 	}
 	t.ID = ""
-	var out created
-	err := c.do(ctx, "POST", "/tasks", nil, t, &out)
-	return out.ID, err
+	return c.create(ctx, "/tasks", t)
 }
 
 // GetTask reads a task by id.
@@ -145,7 +145,7 @@ type Medication struct {
 	PatientExternalID    string `json:"patient_external_id,omitempty"`
 	PrescriberID         string `json:"prescriber_id,omitempty"`
 	PrescriberName       string `json:"prescriber_name,omitempty"`
-	PharmacyID           int64  `json:"pharmacy_id,omitempty"`
+	PharmacyID           Text   `json:"pharmacy_id,omitempty"` // a number here, a string in /pharmacy
 	DosespotMedicationID int64  `json:"dosespot_medication_id,omitempty"`
 	PrescriptionID       int64  `json:"prescription_id,omitempty"`
 }
@@ -271,12 +271,12 @@ type Observation struct {
 	Status             string `json:"status"`
 	PatientID          string `json:"patient_id"`
 	Date               string `json:"date"`
-	Value              string `json:"value"`
+	Value              Text   `json:"value"` // a number when value_type is quantity
 	ValueType          string `json:"value_type,omitempty"`
 	Unit               string `json:"unit,omitempty"`
 	UnitCode           string `json:"unit_code,omitempty"`
-	ReferenceRangeLow  any    `json:"reference_range_low,omitempty"`
-	ReferenceRangeHigh any    `json:"reference_range_high,omitempty"`
+	ReferenceRangeLow  Text   `json:"reference_range_low,omitempty"`
+	ReferenceRangeHigh Text   `json:"reference_range_high,omitempty"`
 	Interpretation     string `json:"interpretation,omitempty"`
 }
 
@@ -290,7 +290,7 @@ func (c *Client) ListObservations(ctx context.Context, patientID, externalPatien
 	err := c.do(ctx, "GET", "/observations", values(map[string]string{
 		"patient_id": patientID, "external_patient_id": externalPatientID, "category": "laboratory",
 	}), nil, &out)
-	return out, err // 204 No Content: nil, no error
+	return out, notFound(err) // 204 No Content: nil, no error
 }
 
 // GetObservation reads one observation.
@@ -319,4 +319,33 @@ func values(m map[string]string) url.Values {
 		}
 	}
 	return v
+}
+
+// Text is a value Akute sends as a JSON string or a JSON number (the
+// reference documents both for the same field): kept as its text, a number
+// exactly as written ("7.10" stays "7.10"), so no answer is undecodable for
+// it and no value is rounded. null is "".
+type Text string
+
+// UnmarshalJSON accepts a string, a number or null.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		*t = ""
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = Text(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return errors.New("akute: want a string or a number")
+	}
+	*t = Text(n.String())
+	return nil
 }

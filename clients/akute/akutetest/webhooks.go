@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/carebridge/carebridge/clients/akute"
 	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
 	"github.com/carebridge/carebridge/internal/fake"
 )
@@ -40,7 +39,7 @@ func (s *Server) webhookRoutes(mux *http.ServeMux) {
 		if !decode(w, r, &body) {
 			return
 		}
-		task, ok := s.SetTaskStatus(r.PathValue("id"), body.Status)
+		task, ok := s.setTaskStatus(r.PathValue("id"), body.Status)
 		if !ok {
 			fail(w, http.StatusNotFound, "Task not found")
 			return
@@ -48,11 +47,11 @@ func (s *Server) webhookRoutes(mux *http.ServeMux) {
 		s.answerWebhook(w, "task.updated", fmt.Sprintf("evt-%s-%s", task.ID, task.Status), task)
 	})
 	mux.HandleFunc("POST /_sandbox/medications", func(w http.ResponseWriter, r *http.Request) {
-		var m akute.Medication
+		var m medication
 		if !decode(w, r, &m) {
 			return
 		}
-		s.AddMedication(m)
+		s.addMedication(m)
 		s.answerWebhook(w, "medication.pharmacy_received", fmt.Sprintf("evt-rx-%d-%d", m.PrescriptionID, time.Now().UnixNano()), m)
 	})
 	mux.HandleFunc("POST /_sandbox/webhooks", func(w http.ResponseWriter, r *http.Request) {
