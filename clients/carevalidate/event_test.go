@@ -111,6 +111,11 @@ func TestAuth(t *testing.T) {
 	assert.Equal(t, "", auth.Check(h, []byte("{\n \"event\": \"CREATE_CASE\"\n}")), "whitespace-compacted form")
 	assert.Equal(t, "signature", auth.Check(h, []byte(`{"event":"CREATE_CASE","x":1}`)))
 
+	// CareValidate signs JSON.stringify(body): a sender whose encoder wrote
+	// \u00e9 and 1.0 verifies through the exact JSON.stringify form.
+	h.Set("x-cv-signature", hmacsig.Sign([]byte("sign"), []byte(`{"event":"CREATE_CASE","name":"Renée","n":1}`)))
+	assert.Equal(t, "", auth.Check(h, []byte(`{"event":"CREATE_CASE","name":"Ren\u00e9e","n":1.0}`)))
+
 	assert.Equal(t, "auth", carevalidate.Auth{Header: "X"}.Check(http.Header{"X": {""}}, body), "no secret configured: nothing passes")
 }
 

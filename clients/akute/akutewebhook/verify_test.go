@@ -2,6 +2,7 @@ package akutewebhook
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,15 @@ func TestVerifyCompactedBody(t *testing.T) {
 	pretty := []byte("{\n  \"event\": \"task.updated\",\n  \"data\": {\"id\": \"task-1\", \"status\": \"complete\"}\n}")
 	assert.NoError(t, verifier("whsec_current").Verify(Sign(secret, now, body), pretty),
 		"Akute signed JSON.stringify output; a pretty-printed copy verifies through its compact form")
+}
+
+// Akute's documented verifier signs JSON.stringify(JSON.parse(body)): a
+// sender whose encoder escapes é and / and writes 1.0 still verifies.
+func TestVerifyTheJSONStringifyForm(t *testing.T) {
+	sent := []byte(`{"event":"task.updated","data":{"id":"task-1","title":"R\u00e9vision a\/b","priority":1.0}}`)
+	signed := []byte(`{"event":"task.updated","data":{"id":"task-1","title":"Révision a/b","priority":1}}`)
+	header := "t=" + strconv.FormatInt(now.Unix(), 10) + ",v1=" + hmacsig.Sign(secret, append([]byte(strconv.FormatInt(now.Unix(), 10)+"."), signed...))
+	assert.NoError(t, verifier("whsec_current").Verify(header, sent))
 }
 
 func TestSeveralV1AndSeveralSecrets(t *testing.T) {
