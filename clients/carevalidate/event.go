@@ -10,7 +10,6 @@ package carevalidate
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"sort"
@@ -47,11 +46,20 @@ var EventTypes = []string{
 
 // CaseEvent is one webhook, reduced to what the case workflow needs.
 type CaseEvent struct {
-	Key     string    `json:"key"`  // the same for every delivery of one event
-	Type    string    `json:"type"` // may be one we do not know
-	CaseID  string    `json:"case_id"`
-	ShortID string    `json:"short_id,omitempty"`
-	At      time.Time `json:"at"` // when it happened at CareValidate
+	// Key is version 0's de-duplication key: payload.activity.id, else a
+	// hash that includes snapshot fields. Runs before version 1 of
+	// "case-delivery-rules" use it; later runs use EventKey.
+	Key string `json:"key"`
+	// EventKey identifies the event itself (see eventKey): stable across
+	// redeliveries, distinct for distinct events.
+	EventKey string    `json:"event_key,omitempty"`
+	Type     string    `json:"type"` // may be one we do not know
+	CaseID   string    `json:"case_id"`
+	ShortID  string    `json:"short_id,omitempty"`
+	At       time.Time `json:"at"` // version 0's time: payload.activity.timestamp, else case.updatedAt
+	// EventAt is when the event itself happened (its own activity's
+	// timestamp); zero when the delivery does not say.
+	EventAt time.Time `json:"event_at,omitempty"`
 
 	// From the full case, when the body carries it.
 	CaseStatus    string     `json:"case_status,omitempty"`
@@ -61,7 +69,7 @@ type CaseEvent struct {
 	Submitter     *Submitter `json:"submitter,omitempty"`
 
 	// From the activity that the event is about.
-	ValueBefore string  `json:"value_before,omitempty"` // statuses only; see valueFor
+	ValueBefore string  `json:"value_before,omitempty"` // of the event's own activity
 	ValueAfter  string  `json:"value_after,omitempty"`
 	TargetUser  *Person `json:"target_user,omitempty"`
 
@@ -132,80 +140,28 @@ var ErrNotJSON = errors.New("the body is not a JSON object")
 
 var caseIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
-// wire is the body as CareValidate sends it.
-type wire struct {
-	Event   string `json:"event"`
-	CaseID  string `json:"caseId"`
-	Order   *Order `json:"order"`
-	Payload struct {
-		CaseID   string        `json:"caseId"`
-		Case     *wireCase     `json:"case"`
-		Activity *wireActivity `json:"activity"`
-		Payment  *Payment      `json:"payment"`
-		Order    *Order        `json:"order"`
-		Decision *Decision     `json:"decision"`
-	} `json:"payload"`
-}
-
-type wireCase struct {
-	ID          string     `json:"id"`
-	ShortID     string     `json:"shortId"`
-	Status      string     `json:"status"`
-	UpdatedAt   time.Time  `json:"updatedAt"`
-	IsEscalated *bool      `json:"isEscalated"`
-	AssignedTo  *Person    `json:"assignedTo"`
-	Submitter   *Submitter `json:"submitter"`
-	Decisions   []Decision `json:"decisions"`
-}
-
-type wireActivity struct {
-	ID          string    `json:"id"`
-	Type        string    `json:"type"`
-	Timestamp   time.Time `json:"timestamp"`
-	ValueBefore any       `json:"valueBefore"`
-	ValueAfter  any       `json:"valueAfter"`
-	TargetUser  *Person   `json:"targetUser"`
-}
-
 // Parse reads a webhook body. Errors are ErrNotJSON or a *MissingError
 // naming "event" or "case id"; none of them quotes the body.
+//
+// Parsing is lenient field by field: a field in a shape we do not expect (a
+// number where a string was documented, an object for a list) is read as
+// best it can be (a number as its text) or left empty, and never costs the
+// rest of the event, its ids above all.
 func Parse(body []byte) (CaseEvent, error) {
-	var w wire
-	if err := json.Unmarshal(body, &w); err != nil {
-		// A body whose shape is off in a part we do not need still has to be
-		// readable for the parts we do: fall back to the minimum.
-		var min struct {
-			Event   string `json:"event"`
-			CaseID  string `json:"caseId"`
-			Payload struct {
-				CaseID string `json:"caseId"`
-				Case   struct {
-					ID      string `json:"id"`
-					ShortID string `json:"shortId"`
-				} `json:"case"`
-			} `json:"payload"`
-		}
-		if json.Unmarshal(body, &min) != nil {
-			return CaseEvent{}, ErrNotJSON
-		}
-		w = wire{Event: min.Event, CaseID: min.CaseID}
-		w.Payload.CaseID = min.Payload.CaseID
-		if min.Payload.Case.ID != "" {
-			w.Payload.Case = &wireCase{ID: min.Payload.Case.ID, ShortID: min.Payload.Case.ShortID}
-		}
+	root := object(body)
+	if root == nil {
+		return CaseEvent{}, ErrNotJSON
 	}
-	ev := CaseEvent{Type: strings.TrimSpace(w.Event)}
+	payload := root.obj("payload")
+	c := payload.obj("case")
+	ev := CaseEvent{Type: strings.TrimSpace(root.str("event"))}
 	if ev.Type == "" {
 		return CaseEvent{}, &MissingError{"event"}
 	}
-	c := w.Payload.Case
-	switch {
-	case c != nil && c.ID != "":
-		ev.CaseID = c.ID
-	case w.Payload.CaseID != "":
-		ev.CaseID = w.Payload.CaseID
-	default:
-		ev.CaseID = w.CaseID
+	for _, id := range []string{c.str("id"), payload.str("caseId"), root.str("caseId")} {
+		if ev.CaseID == "" {
+			ev.CaseID = id
+		}
 	}
 	if ev.CaseID == "" {
 		return CaseEvent{}, &MissingError{"case id (payload.case.id)"}
@@ -214,35 +170,115 @@ func Parse(body []byte) (CaseEvent, error) {
 		return CaseEvent{}, &MissingError{"a well-formed case id (letters, digits, '-', '_', '.'; at most 128)"}
 	}
 	if c != nil {
-		ev.ShortID, ev.CaseStatus, ev.CaseUpdatedAt = c.ShortID, c.Status, c.UpdatedAt
-		ev.Escalated, ev.AssignedTo, ev.Submitter = c.IsEscalated, c.AssignedTo, c.Submitter
-		ev.Decision = latestDecision(c.Decisions)
+		ev.ShortID, ev.CaseStatus, ev.CaseUpdatedAt = c.str("shortId"), c.str("status"), c.time("updatedAt")
+		ev.Escalated, ev.AssignedTo, ev.Submitter = c.boolp("isEscalated"), person(c.obj("assignedTo")), submitter(c.obj("submitter"))
+		var ds []Decision
+		for _, d := range c.list("decisions") {
+			if dec := decision(object(d)); dec != nil {
+				ds = append(ds, *dec)
+			}
+		}
+		ev.Decision = latestDecision(ds)
 	}
-	if a := w.Payload.Activity; a != nil {
-		ev.At = a.Timestamp
-		ev.ValueBefore, ev.ValueAfter = str(a.ValueBefore), str(a.ValueAfter)
-		ev.TargetUser = a.TargetUser
-		ev.Key = a.ID
+	a := payload.obj("activity")
+	if a != nil {
+		ev.At = a.time("timestamp")
+		ev.ValueBefore, ev.ValueAfter = a.str("valueBefore"), a.str("valueAfter")
+		ev.TargetUser = person(a.obj("targetUser"))
+		ev.Key = a.str("id")
 	}
 	if ev.At.IsZero() {
 		ev.At = ev.CaseUpdatedAt
 	}
-	if w.Payload.Decision != nil {
-		ev.Decision = w.Payload.Decision
+	if d := decision(payload.obj("decision")); d != nil {
+		ev.Decision = d
 	}
-	ev.Payment = w.Payload.Payment
-	ev.Order = w.Payload.Order
+	ev.Payment = payment(payload.obj("payment"))
+	ev.Order = order(payload.obj("order"))
 	if ev.Order == nil {
-		ev.Order = w.Order
+		ev.Order = order(root.obj("order"))
 	}
 	if ev.Key == "" {
 		ev.Key = derivedKey(ev)
 	}
+	own := ownActivity(ev, a, c)
+	ev.EventKey, ev.EventAt = eventKey(ev, own), own.time("timestamp")
+	if own != nil && own.str("id") != a.str("id") {
+		// The case's own record of the event: its values are the event's.
+		ev.ValueBefore, ev.ValueAfter, ev.TargetUser = own.str("valueBefore"), own.str("valueAfter"), person(own.obj("targetUser"))
+	}
 	return ev, nil
 }
 
-// derivedKey stands in for a missing activity id: the same event redelivered
-// has the same fields, so the same key.
+// ownActivity is the activity that records this event: payload.activity
+// when it is of the event's type (or names no type), else the newest of the
+// case's activities of that type that carries the event's identifying value
+// (the tracking number, the order status, the decision's verdict). The
+// reference's own example delivers ORDER_TRACKING_ADDED with a
+// PAYMENT_COMPLETED payload.activity: the activity a delivery carries need
+// not be its event's. Nil when none is known.
+func ownActivity(ev CaseEvent, a, c obj) obj {
+	if a != nil && (a.str("type") == ev.Type || a.str("type") == "") {
+		return a
+	}
+	value := ""
+	switch {
+	case ev.Type == OrderTrackingAdded && ev.Order != nil:
+		value = ev.Order.TrackingID
+	case ev.Type == OrderStatusChanged && ev.Order != nil:
+		value = ev.Order.Status
+	}
+	var best obj
+	for _, raw := range c.list("activity") {
+		act := object(raw)
+		if act == nil || act.str("type") != ev.Type || act.str("id") == "" || (value != "" && act.str("valueAfter") != value) {
+			continue
+		}
+		if best == nil || act.time("timestamp").After(best.time("timestamp")) {
+			best = act
+		}
+	}
+	return best
+}
+
+// eventKey identifies the event, not the delivery: the same for every
+// redelivery of one event, however its body was rebuilt, and different for
+// two events. It is the id of the event's own activity when one is known,
+// else derived from what identifies that event (never from a snapshot such
+// as case.updatedAt or case.status, which change between deliveries).
+func eventKey(ev CaseEvent, own obj) string {
+	if id := own.str("id"); id != "" {
+		return id
+	}
+	parts := []string{ev.Type, ev.CaseID}
+	switch ev.Type {
+	case CreateCase, ArchiveCase:
+		// Once per case: nothing else identifies them.
+	case OrderStatusChanged, OrderTrackingAdded:
+		if o := ev.Order; o != nil {
+			parts = append(parts, o.ID, o.Status, o.TrackingID)
+		}
+	case AddCaseDecision:
+		if d := ev.Decision; d != nil {
+			parts = append(parts, d.ID)
+		}
+	case PaymentAdded, PaymentCompleted:
+		if p := ev.Payment; p != nil {
+			parts = append(parts, p.ID, p.Status)
+		}
+	}
+	// What the event itself says, when it says it.
+	parts = append(parts, own.str("timestamp"), own.str("valueBefore"), own.str("valueAfter"))
+	if u := person(own.obj("targetUser")); u != nil {
+		parts = append(parts, u.ID)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x1f")))
+	return "event-" + hex.EncodeToString(sum[:12])
+}
+
+// derivedKey is version 0's key for a body without activity id
+// (CaseEvent.Key): it hashes snapshot fields, so it is not stable across
+// redeliveries; EventKey replaces it.
 func derivedKey(ev CaseEvent) string {
 	parts := []string{ev.Type, ev.CaseID, ev.At.UTC().Format(time.RFC3339Nano), ev.CaseUpdatedAt.UTC().Format(time.RFC3339Nano),
 		ev.CaseStatus, ev.ValueBefore, ev.ValueAfter}
@@ -266,16 +302,4 @@ func latestDecision(ds []Decision) *Decision {
 	sorted := append([]Decision(nil), ds...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].CreatedAt.Before(sorted[j].CreatedAt) })
 	return &sorted[len(sorted)-1]
-}
-
-func str(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case nil:
-		return ""
-	default:
-		b, _ := json.Marshal(t)
-		return string(b)
-	}
 }

@@ -130,3 +130,67 @@ func TestEveryDocumentedEventParses(t *testing.T) {
 	}
 	assert.Len(t, keys, 16, "without an activity id, each event type still gets its own key")
 }
+
+// The reference's own example delivers ORDER_TRACKING_ADDED carrying a
+// PAYMENT_COMPLETED activity: the event is keyed and timed by its own
+// activity, found in the case's activity list by its tracking number.
+func TestEventKeyIsTheEventsOwnActivity(t *testing.T) {
+	ev, err := carevalidate.Parse(carevalidatetest.Example)
+	require.NoError(t, err)
+	assert.Equal(t, "a21f3d85-5ca0-4a51-a31f-9ac9e5316cd2", ev.EventKey)
+	assert.Equal(t, time.Date(2024, 8, 22, 14, 39, 55, 927e6, time.UTC), ev.EventAt)
+	assert.Equal(t, "1Z73W7720197837423", ev.ValueAfter, "the event's own value, not the payment's")
+
+	// The payment the same activity describes is another event, with its own key.
+	payment := strings.Replace(string(carevalidatetest.Example), `"event": "ORDER_TRACKING_ADDED"`, `"event": "PAYMENT_COMPLETED"`, 1)
+	pev, err := carevalidate.Parse([]byte(payment))
+	require.NoError(t, err)
+	assert.Equal(t, "26b44dbd-34c2-42d0-a037-3e99cedb7c89", pev.EventKey)
+	assert.NotEqual(t, ev.EventKey, pev.EventKey, "two events, one shared activity: two keys")
+	assert.Equal(t, ev.Key, pev.Key, "where version 0's key collapsed them")
+}
+
+func TestEventKeysWithoutActivityIDs(t *testing.T) {
+	parse := func(body string) carevalidate.CaseEvent {
+		t.Helper()
+		ev, err := carevalidate.Parse([]byte(body))
+		require.NoError(t, err, body)
+		return ev
+	}
+	// Two events sharing a foreign activity differ by what identifies them.
+	shared := `"activity":{"id":"pay-act","type":"PAYMENT_COMPLETED","timestamp":"2026-11-01T10:00:00Z"}`
+	tracking := parse(`{"event":"ORDER_TRACKING_ADDED","payload":{"caseId":"c1",` + shared + `,"order":{"id":"o1","status":"SHIPPED","trackingId":"1Z"}}}`)
+	status := parse(`{"event":"ORDER_STATUS_CHANGED","payload":{"caseId":"c1",` + shared + `,"order":{"id":"o1","status":"DELIVERED"}}}`)
+	assert.NotEqual(t, tracking.EventKey, status.EventKey)
+	assert.NotEqual(t, "pay-act", tracking.EventKey)
+
+	// A redelivery rebuilt at send time (a newer snapshot) is the same event.
+	first := parse(`{"event":"ORDER_STATUS_CHANGED","payload":{"case":{"id":"c1","status":"APPROVED","updatedAt":"2026-11-01T10:00:00Z"},"order":{"id":"o1","status":"SHIPPED"}}}`)
+	rebuilt := parse(`{"event":"ORDER_STATUS_CHANGED","payload":{"case":{"id":"c1","status":"CLOSED","updatedAt":"2026-11-02T08:00:00Z"},"order":{"id":"o1","status":"SHIPPED"}}}`)
+	assert.Equal(t, first.EventKey, rebuilt.EventKey)
+	assert.NotEqual(t, first.Key, rebuilt.Key, "version 0 applied it twice")
+
+	// Escalate, de-escalate, escalate: three events.
+	keys := map[string]bool{}
+	for i, typ := range []string{"ESCALATE_CASE", "DEESCALATE_CASE", "ESCALATE_CASE"} {
+		keys[parse(`{"event":"`+typ+`","payload":{"caseId":"c1","activity":{"timestamp":"2026-11-01T10:0`+string(rune('0'+i))+`:00Z"}}}`).EventKey] = true
+	}
+	assert.Len(t, keys, 3)
+}
+
+// One field in an unexpected shape costs that field, never the event's ids.
+func TestParseIsLenientPerField(t *testing.T) {
+	ev, err := carevalidate.Parse([]byte(`{"event":"CHANGE_CASE_STATUS","payload":{
+		"case":{"id":"c1","shortId":12345,"status":"APPROVED","isEscalated":"no","decisions":"oops",
+			"submitter":{"id":"sub-1","phoneNumber":2258675309,"postalCode":70360}},
+		"activity":{"id":"act-7","type":"CHANGE_CASE_STATUS","timestamp":"2026-11-01T10:00:00Z","valueBefore":1,"valueAfter":"APPROVED","targetUser":"someone"}}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "act-7", ev.Key, "version 0 dropped the activity id here")
+	assert.Equal(t, "act-7", ev.EventKey)
+	assert.Equal(t, "12345", ev.ShortID)
+	assert.Equal(t, "2258675309", ev.Submitter.PhoneNumber, "a number where a string was documented is its text")
+	assert.Equal(t, "70360", ev.Submitter.PostalCode)
+	assert.Nil(t, ev.Escalated, "not a boolean: unknown, not false")
+	assert.Nil(t, ev.TargetUser)
+	assert.Equal(t, "APPROVED", ev.ValueAfter)
+}

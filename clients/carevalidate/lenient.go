@@ -1,0 +1,115 @@
+package carevalidate
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// obj is a JSON object read one field at a time, so that one field in an
+// unexpected shape costs that field only. Every method answers the zero
+// value for a missing field, a field of another shape, or a nil obj.
+type obj map[string]json.RawMessage
+
+// object reads raw as an object; nil when it is not one.
+func object(raw []byte) obj {
+	var o obj
+	if json.Unmarshal(raw, &o) != nil {
+		return nil
+	}
+	return o
+}
+
+func (o obj) obj(key string) obj { return object(o[key]) }
+
+// str is a string field; a number or a boolean is taken as its JSON text
+// (an id or a phone number sent as a number is still that id); anything
+// else is "".
+func (o obj) str(key string) string {
+	raw := bytes.TrimSpace(o[key])
+	if len(raw) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	if string(raw) == "true" || string(raw) == "false" {
+		return string(raw)
+	}
+	return ""
+}
+
+func (o obj) time(key string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(o.str(key)))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func (o obj) boolp(key string) *bool {
+	var b bool
+	if json.Unmarshal(o[key], &b) != nil {
+		return nil
+	}
+	return &b
+}
+
+func (o obj) list(key string) []json.RawMessage {
+	var l []json.RawMessage
+	if json.Unmarshal(o[key], &l) != nil {
+		return nil
+	}
+	return l
+}
+
+func person(o obj) *Person {
+	if o == nil {
+		return nil
+	}
+	return &Person{ID: o.str("id"), FirstName: o.str("firstName"), LastName: o.str("lastName")}
+}
+
+func submitter(o obj) *Submitter {
+	if o == nil {
+		return nil
+	}
+	return &Submitter{ID: o.str("id"), FirstName: o.str("firstName"), LastName: o.str("lastName"), Email: o.str("email"),
+		DOB: o.str("dob"), Gender: o.str("gender"), PhoneNumber: o.str("phoneNumber"), Address: o.str("address"),
+		City: o.str("city"), State: o.str("state"), PostalCode: o.str("postalCode")}
+}
+
+func decision(o obj) *Decision {
+	if o == nil {
+		return nil
+	}
+	d := &Decision{ID: o.str("id"), IsApproved: o.str("isApproved") == "true", NoDecision: o.str("isNoDecision") == "true",
+		CreatedAt: o.time("createdAt")}
+	for _, raw := range o.list("medInfo") {
+		if m := object(raw); m != nil {
+			d.MedInfo = append(d.MedInfo, Medication{Medicine: m.str("medicine"), Dosage: m.str("dosage"),
+				DosingFrequency: m.str("dosingFrequency")})
+		}
+	}
+	return d
+}
+
+func payment(o obj) *Payment {
+	if o == nil {
+		return nil
+	}
+	return &Payment{ID: o.str("id"), Amount: o.str("amount"), Status: o.str("status")}
+}
+
+func order(o obj) *Order {
+	if o == nil {
+		return nil
+	}
+	return &Order{ID: o.str("id"), Status: o.str("status"), TrackingID: o.str("trackingId")}
+}
