@@ -31,37 +31,73 @@ const (
 	workCreateTask  = "create_task"
 )
 
+// caseRulesChange versions the case workflow's handling of deliveries. Runs
+// started before it (DefaultVersion) keep version 0's rules to their end;
+// every run started after (new cases, and every continue-as-new) takes
+// version 1 (README, "How a case works"):
+//   - events are de-duplicated by CaseEvent.EventKey (keys a version 0 run
+//     recorded are still compared with the key version 0 computed);
+//   - each field is ordered by the event's own time (EventAt, or its arrival
+//     when the event does not say), status ties broken by CareValidate's order;
+//   - a patient correction during a sync queues another sync;
+//   - search attributes follow every state change, Akute calls' included;
+//   - task lists and early task updates are bounded;
+//   - run limits are the worker's (CaseConfig), recorded when a run starts;
+//   - Akute calls heartbeat with a margin.
+const (
+	caseRulesChange  = "case-delivery-rules"
+	caseRulesVersion = 1
+)
+
+// CaseConfig is the worker's configuration of case runs
+// (CAREBRIDGE_CASE_MAX_SIGNALS, CAREBRIDGE_CASE_MAX_HISTORY,
+// CAREBRIDGE_CASE_ARCHIVE_GRACE). Each run records it when it starts, so it
+// replays with the values it ran with, whatever a worker is given later.
+type CaseConfig struct {
+	MaxSignals   int           `json:"max_signals"`
+	MaxHistory   int           `json:"max_history"`
+	ArchiveGrace time.Duration `json:"archive_grace"`
+}
+
+// DefaultCaseConfig is the configuration without environment.
+func DefaultCaseConfig() CaseConfig {
+	return CaseConfig{MaxSignals: DefaultMaxSignals, MaxHistory: DefaultMaxHistory, ArchiveGrace: DefaultArchiveGrace}
+}
+
 // caseRun is one run of a case workflow: its state and its coroutines' flags.
 type caseRun struct {
 	state     *CaseState
 	submitter *carevalidate.Submitter
-	seen      map[string]bool
-	busy      bool // an Akute call is in flight
-	signals   int  // handled by this run
+	seen      *dedupe
+	legacy    map[string]bool // keys recorded under version 0's rules
+	rules     workflow.Version
+	upserted  map[string]string // search attributes as last upserted
+	busy      bool              // an Akute call is in flight
+	current   int               // the id of the item in flight
+	signals   int               // handled by this run
 }
 
 // CaseWorkflow keeps one CareValidate case's state and Akute in step with
-// it, from its first event to ARCHIVE_CASE (or an operator's close).
+// it, from its first event to ARCHIVE_CASE (or an operator's close), with
+// the default configuration.
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (*CaseState, error) {
-	r := newCaseRun(in)
+	return caseWorkflow(ctx, in, DefaultCaseConfig())
+}
+
+// Workflow is the case workflow as a worker with this configuration runs it.
+func (cfg CaseConfig) Workflow() func(workflow.Context, CaseInput) (*CaseState, error) {
+	return func(ctx workflow.Context, in CaseInput) (*CaseState, error) { return caseWorkflow(ctx, in, cfg) }
+}
+
+func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseState, error) {
+	rules := workflow.GetVersion(ctx, caseRulesChange, workflow.DefaultVersion, caseRulesVersion)
+	r := newCaseRun(in, rules)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*CaseState, error) { return r.view(), nil }); err != nil {
 		return nil, err
 	}
-	limits := runLimits{history: in.MaxHistory, signals: in.MaxSignals}
-	if limits.history <= 0 {
-		limits.history = DefaultMaxHistory
-	}
-	if limits.signals <= 0 {
-		limits.signals = DefaultMaxSignals
-	}
+	limits, grace := r.limits(ctx, in, cfg)
 	channels := caseChannels(ctx)
-	upserted := map[string]string{}
-	r.upsertSearchAttributes(ctx, upserted)
-
-	grace := in.ArchiveGrace
-	if grace <= 0 {
-		grace = DefaultArchiveGrace
-	}
+	r.upsertSearchAttributes(ctx)
 
 	stop := false
 	workflow.Go(ctx, func(ctx workflow.Context) { r.work(ctx, &stop) })
@@ -71,7 +107,7 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (*CaseState, error) {
 			return channels.pending() || r.finished() || r.shouldContinueAsNew(ctx, limits)
 		})
 		channels.drain(ctx, r)
-		r.upsertSearchAttributes(ctx, upserted)
+		r.upsertSearchAttributes(ctx)
 		if r.finished() && !channels.pending() {
 			if !r.state.Closed {
 				// Archived: linger, deduplicating, until deliveries stop.
@@ -87,23 +123,53 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (*CaseState, error) {
 			stop = true
 			r.state.Runs++
 			workflow.GetLogger(ctx).Info("case continues as new", "events_applied", r.state.EventsApplied)
-			return nil, workflow.NewContinueAsNewError(ctx, CaseWorkflowName, CaseInput{
-				CaseID: r.state.CaseID, State: r.state, Submitter: r.submitter,
-				MaxHistory: in.MaxHistory, MaxSignals: in.MaxSignals, ArchiveGrace: in.ArchiveGrace,
-			})
+			next := CaseInput{CaseID: r.state.CaseID, State: r.state, Submitter: r.submitter}
+			if r.rules == workflow.DefaultVersion {
+				// Version 0 carried the starter's limits; later runs take the worker's.
+				next.MaxHistory, next.MaxSignals, next.ArchiveGrace = in.MaxHistory, in.MaxSignals, in.ArchiveGrace
+			}
+			return nil, workflow.NewContinueAsNewError(ctx, CaseWorkflowName, next)
 		}
 	}
 }
 
-func newCaseRun(in CaseInput) *caseRun {
-	r := &caseRun{state: in.State, submitter: in.Submitter, seen: map[string]bool{}}
+func newCaseRun(in CaseInput, rules workflow.Version) *caseRun {
+	r := &caseRun{state: in.State, submitter: in.Submitter, rules: rules, upserted: map[string]string{}, legacy: map[string]bool{}}
 	if r.state == nil {
 		r.state = &CaseState{CaseID: in.CaseID, CarebridgeStatus: StatusRunning, Timeline: []TimelineEntry{}}
 	}
-	for _, k := range r.state.SeenKeys {
-		r.seen[k] = true
+	s := r.state
+	if rules >= 1 && s.RulesVersion == 0 {
+		// The first run under version 1 of a case that ran under version 0:
+		// its keys were computed by version 0's rules.
+		s.LegacySeenKeys, s.SeenKeys, s.RulesVersion = s.SeenKeys, nil, int(rules)
 	}
+	for _, k := range s.LegacySeenKeys {
+		r.legacy[k] = true
+	}
+	r.seen = newDedupe(&s.SeenKeys, seenKeysLimit)
 	return r
+}
+
+// limits are the run's bounds and archive grace: from version 1 on, the
+// input's when it sets them, else the worker's, recorded in history.
+func (r *caseRun) limits(ctx workflow.Context, in CaseInput, cfg CaseConfig) (runLimits, time.Duration) {
+	if r.rules >= 1 {
+		_ = workflow.SideEffect(ctx, func(workflow.Context) any { return cfg }).Get(&cfg)
+	} else {
+		cfg = DefaultCaseConfig()
+	}
+	limits, grace := runLimits{history: cfg.MaxHistory, signals: cfg.MaxSignals}, cfg.ArchiveGrace
+	if in.MaxHistory > 0 {
+		limits.history = in.MaxHistory
+	}
+	if in.MaxSignals > 0 {
+		limits.signals = in.MaxSignals
+	}
+	if in.ArchiveGrace > 0 {
+		grace = in.ArchiveGrace
+	}
+	return limits, grace
 }
 
 // channels are the case's signal channels, drained in a fixed order.
@@ -193,9 +259,11 @@ func (r *caseRun) shouldContinueAsNew(ctx workflow.Context, limits runLimits) bo
 		r.signals >= limits.signals
 }
 
-// view is the state as operators see it.
+// view is the state as operators see it: a copy, so that a query never
+// writes into the live state.
 func (r *caseRun) view() *CaseState {
-	s := r.state
+	v := *r.state
+	s := &v
 	s.OpenTasks = openTasks(s.Tasks)
 	switch {
 	case s.Attention != nil:
@@ -210,8 +278,8 @@ func (r *caseRun) view() *CaseState {
 	return s
 }
 
-func (r *caseRun) upsertSearchAttributes(ctx workflow.Context, done map[string]string) {
-	s := r.view()
+func (r *caseRun) upsertSearchAttributes(ctx workflow.Context) {
+	s, done := r.view(), r.upserted
 	var updates []temporal.SearchAttributeUpdate
 	for _, kv := range []struct {
 		key   temporal.SearchAttributeKeyKeyword
@@ -242,19 +310,13 @@ func (r *caseRun) note(ctx workflow.Context, at time.Time, typ, key, summary str
 	s.Timeline = keepLast(append(s.Timeline, TimelineEntry{At: at, Received: workflow.Now(ctx), Type: typ, Key: key, Summary: summary}), timelineLimit)
 }
 
-// firstTime reports whether an event key is new, and remembers it; a
-// repeated delivery is counted and has no other effect.
-func (r *caseRun) firstTime(key string) bool {
-	s := r.state
-	if r.seen[key] {
-		s.Duplicates++
+// firstTime reports whether an event is new, and remembers its key; a
+// repeated delivery is counted and has no other effect. legacyKey is the
+// key version 0 computed for it, compared with the keys version 0 recorded.
+func (r *caseRun) firstTime(key, legacyKey string) bool {
+	if (legacyKey != "" && r.legacy[legacyKey]) || !r.seen.firstTime(key) {
+		r.state.Duplicates++
 		return false
-	}
-	r.seen[key] = true
-	s.SeenKeys = append(s.SeenKeys, key)
-	if len(s.SeenKeys) > seenKeysLimit {
-		delete(r.seen, s.SeenKeys[0])
-		s.SeenKeys = s.SeenKeys[1:]
 	}
 	return true
 }

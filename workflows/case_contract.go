@@ -56,7 +56,9 @@ type CaseState struct {
 	Status           string               `json:"status,omitempty"`
 	StatusAt         time.Time            `json:"status_at,omitempty"`
 	Assignee         *carevalidate.Person `json:"assignee,omitempty"`
+	AssigneeAt       time.Time            `json:"assignee_at,omitempty"`
 	Escalated        bool                 `json:"escalated"`
+	EscalatedAt      time.Time            `json:"escalated_at,omitempty"`
 	Decisions        []DecisionView       `json:"decisions,omitempty"`
 	Payments         []PaymentView        `json:"payments,omitempty"`
 	Order            *OrderView           `json:"order,omitempty"`
@@ -76,8 +78,12 @@ type CaseState struct {
 	Duplicates      int               `json:"duplicates_ignored"`
 	Timeline        []TimelineEntry   `json:"timeline"`
 	SeenKeys        []string          `json:"seen_keys,omitempty"`
-	NextItemID      int               `json:"next_item_id"`
-	Runs            int               `json:"runs"` // continue-as-new count
+	// LegacySeenKeys are the keys a run under version 0 of the delivery
+	// rules recorded; RulesVersion is the version the case's state follows.
+	LegacySeenKeys []string `json:"legacy_seen_keys,omitempty"`
+	RulesVersion   int      `json:"rules_version,omitempty"`
+	NextItemID     int      `json:"next_item_id"`
+	Runs           int      `json:"runs"` // continue-as-new count
 }
 
 // DecisionView is a doctor's decision.
@@ -90,9 +96,10 @@ type DecisionView struct {
 
 // PaymentView is a payment.
 type PaymentView struct {
-	ID     string `json:"id"`
-	Amount string `json:"amount"`
-	Status string `json:"status"`
+	ID     string    `json:"id"`
+	Amount string    `json:"amount"`
+	Status string    `json:"status"`
+	At     time.Time `json:"at,omitzero"` // of the report applied (version 1)
 }
 
 // OrderView is the pharmacy order.

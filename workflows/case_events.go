@@ -19,7 +19,22 @@ import (
 // calls it asks for. A key seen before has no effect.
 func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
 	s := r.state
-	if !r.firstTime(ev.Key) {
+	key, at, snapAt := ev.Key, ev.At, ev.CaseUpdatedAt
+	if r.rules >= 1 {
+		// One clock per field: the event's own time, or its arrival when it
+		// does not say; a full-case snapshot is as of case.updatedAt.
+		key, at = ev.EventKey, ev.EventAt
+		if key == "" { // a starter older than EventKey
+			key = ev.Key
+		}
+		if at.IsZero() {
+			at = workflow.Now(ctx)
+		}
+		if snapAt.IsZero() {
+			snapAt = at
+		}
+	}
+	if !r.firstTime(key, ev.Key) {
 		return
 	}
 	s.EventsApplied++
@@ -36,38 +51,53 @@ func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
 		}
 	}
 	if ev.CaseStatus != "" {
-		r.setStatus(ev.CaseStatus, ev.CaseUpdatedAt)
+		r.setStatus(ev.CaseStatus, snapAt)
 	}
-	if ev.Escalated != nil && ev.Type != carevalidate.EscalateCase && ev.Type != carevalidate.DeescalateCase {
-		s.Escalated = *ev.Escalated
-	}
-	if ev.AssignedTo != nil {
-		s.Assignee = ev.AssignedTo
+	if r.rules == workflow.DefaultVersion {
+		r.applySnapshotV0(ev)
+	} else {
+		if ev.Escalated != nil {
+			r.setEscalated(*ev.Escalated, snapAt)
+		}
+		if ev.AssignedTo != nil {
+			r.setAssignee(ev.AssignedTo, snapAt)
+		}
 	}
 	if ev.Payment != nil {
-		r.upsertPayment(*ev.Payment)
+		r.upsertPayment(*ev.Payment, at)
 	}
 
 	switch ev.Type {
 	case carevalidate.ChangeCaseStatus:
-		if ev.ValueAfter != "" && r.setStatus(ev.ValueAfter, ev.At) {
+		switch {
+		case ev.ValueAfter != "" && r.setStatus(ev.ValueAfter, at):
 			summary = fmt.Sprintf("status %s → %s", ev.ValueBefore, ev.ValueAfter)
-		} else {
+		case r.rules >= 1 && ev.ValueAfter != "" && s.Status == ev.ValueAfter:
+			summary = fmt.Sprintf("status %s → %s (already applied)", ev.ValueBefore, ev.ValueAfter)
+		default:
 			summary = "status change older than the one applied: ignored"
 		}
 	case carevalidate.AddCaseAssignee:
-		if ev.AssignedTo == nil && ev.TargetUser != nil {
+		if r.rules >= 1 {
+			if ev.TargetUser != nil {
+				r.setAssignee(ev.TargetUser, at)
+			}
+		} else if ev.AssignedTo == nil && ev.TargetUser != nil {
 			s.Assignee = ev.TargetUser
 		}
 	case carevalidate.RemoveCaseAssignee:
-		if ev.AssignedTo == nil {
+		if r.rules >= 1 {
+			if ev.TargetUser == nil || s.Assignee == nil || s.Assignee.ID == ev.TargetUser.ID {
+				r.setAssignee(nil, at)
+			}
+		} else if ev.AssignedTo == nil {
 			s.Assignee = nil
 		}
 	case carevalidate.EscalateCase:
-		s.Escalated = true
-		r.queueTask(ev, "escalation", "p1", "Case escalated", "CareValidate escalated this case.")
+		r.setEscalated(true, at)
+		r.queueTask(ev, key, "escalation", "p1", "Case escalated", "CareValidate escalated this case.")
 	case carevalidate.DeescalateCase:
-		s.Escalated = false
+		r.setEscalated(false, at)
 	case carevalidate.AddCaseDecision:
 		if d := ev.Decision; d != nil && !r.hasDecision(d.ID) {
 			s.Decisions = append(s.Decisions, DecisionView{ID: d.ID, Approved: d.IsApproved, Medications: d.MedInfo, At: d.CreatedAt})
@@ -76,20 +106,22 @@ func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
 				verdict = "approved"
 			}
 			summary = "decision: " + verdict
-			r.queueTask(ev, "decision", "p2", "Decision: "+verdict, decisionText(verdict, d.MedInfo))
+			r.queueTask(ev, key, "decision", "p2", "Decision: "+verdict, decisionText(verdict, d.MedInfo))
 		}
 	case carevalidate.OrderStatusChanged:
 		status := ev.ValueAfter
 		if ev.Order != nil && ev.Order.Status != "" {
 			status = ev.Order.Status
 		}
-		if r.setOrderStatus(ev.Order, status, ev.At) {
+		applied := r.setOrderStatus(ev.Order, status, at)
+		if applied {
 			summary = "order " + status
 		} else {
 			summary = "order status older than the one applied: ignored"
 		}
-		if status == "TRANSIT_FAILURE" || status == "RETURNED" {
-			r.queueTask(ev, "order_problem", "p1", "Order problem: "+status,
+		// Version 0 queued the task for a stale status too.
+		if (applied || r.rules == workflow.DefaultVersion) && (status == "TRANSIT_FAILURE" || status == "RETURNED") {
+			r.queueTask(ev, key, "order_problem", "p1", "Order problem: "+status,
 				"The pharmacy order reported "+status+". Contact the patient and the pharmacy.")
 		}
 	case carevalidate.OrderTrackingAdded:
@@ -99,23 +131,69 @@ func (r *caseRun) apply(ctx workflow.Context, ev carevalidate.CaseEvent) {
 		}
 		r.ensureOrder(ev.Order).TrackingID = tracking
 		summary = "tracking added"
-		r.queueTask(ev, "tracking", "p3", "Order shipped: tracking "+tracking,
+		r.queueTask(ev, key, "tracking", "p3", "Order shipped: tracking "+tracking,
 			"The order shipped with tracking number "+tracking+".")
 	case carevalidate.ArchiveCase:
 		s.Archived = true
 	}
-	r.note(ctx, ev.At, ev.Type, ev.Key, summary)
+	r.note(ctx, at, ev.Type, key, summary)
+}
+
+// applySnapshotV0 is version 0's reading of a full-case snapshot: the last
+// arrival wins.
+func (r *caseRun) applySnapshotV0(ev carevalidate.CaseEvent) {
+	if ev.Escalated != nil && ev.Type != carevalidate.EscalateCase && ev.Type != carevalidate.DeescalateCase {
+		r.state.Escalated = *ev.Escalated
+	}
+	if ev.AssignedTo != nil {
+		r.state.Assignee = ev.AssignedTo
+	}
+}
+
+// statusRank is CareValidate's case lifecycle, the tie-break between two
+// statuses of the same time: the later stage wins. Unknown statuses rank 0.
+var statusRank = map[string]int{
+	"OPEN": 1, "ASSIGNED": 2, "IN_PROGRESS": 3, "WAITING": 3, "APPROVED": 4, "DENIED": 4, "REJECTED": 4,
+	"CANCELLED": 5, "CLOSED": 5,
+}
+
+// newer reports whether a value of time at (and, for statuses, rank) is
+// newer than the one applied at applied: version 0 compared times only and
+// let equal times through; version 1 breaks ties by rank, else keeps the
+// value applied.
+func (r *caseRun) newer(at, applied time.Time, rank, appliedRank int) bool {
+	if applied.IsZero() {
+		return true
+	}
+	if r.rules == workflow.DefaultVersion {
+		return !at.Before(applied)
+	}
+	return at.After(applied) || (at.Equal(applied) && rank > appliedRank)
 }
 
 // setStatus applies a status unless a newer one was applied already (events
 // can arrive out of order).
 func (r *caseRun) setStatus(status string, at time.Time) bool {
 	s := r.state
-	if !s.StatusAt.IsZero() && at.Before(s.StatusAt) {
+	if !r.newer(at, s.StatusAt, statusRank[status], statusRank[s.Status]) {
 		return false
 	}
 	s.Status, s.StatusAt = status, at
 	return true
+}
+
+func (r *caseRun) setEscalated(escalated bool, at time.Time) {
+	s := r.state
+	if r.rules == workflow.DefaultVersion || r.newer(at, s.EscalatedAt, 0, 0) || (at.Equal(s.EscalatedAt) && escalated) {
+		s.Escalated, s.EscalatedAt = escalated, at
+	}
+}
+
+func (r *caseRun) setAssignee(p *carevalidate.Person, at time.Time) {
+	s := r.state
+	if r.newer(at, s.AssigneeAt, 0, 0) {
+		s.Assignee, s.AssigneeAt = p, at
+	}
 }
 
 func (r *caseRun) ensureOrder(o *carevalidate.Order) *OrderView {
@@ -130,21 +208,30 @@ func (r *caseRun) ensureOrder(o *carevalidate.Order) *OrderView {
 
 func (r *caseRun) setOrderStatus(o *carevalidate.Order, status string, at time.Time) bool {
 	view := r.ensureOrder(o)
-	if status == "" || (!view.StatusAt.IsZero() && at.Before(view.StatusAt)) {
+	if status == "" || !r.newer(at, view.StatusAt, 0, 0) {
 		return false
 	}
 	view.Status, view.StatusAt = status, at
 	return true
 }
 
-func (r *caseRun) upsertPayment(p carevalidate.Payment) {
-	for i := range r.state.Payments {
-		if r.state.Payments[i].ID == p.ID {
-			r.state.Payments[i] = PaymentView{ID: p.ID, Amount: p.Amount, Status: p.Status}
+// upsertPayment records a payment; from version 1 on, an older report of a
+// payment never overwrites a newer one.
+func (r *caseRun) upsertPayment(p carevalidate.Payment, at time.Time) {
+	view := PaymentView{ID: p.ID, Amount: p.Amount, Status: p.Status}
+	if r.rules >= 1 {
+		view.At = at
+	}
+	for i, have := range r.state.Payments {
+		if have.ID == p.ID {
+			if r.rules >= 1 && !r.newer(at, have.At, 0, 0) {
+				return
+			}
+			r.state.Payments[i] = view
 			return
 		}
 	}
-	r.state.Payments = append(r.state.Payments, PaymentView{ID: p.ID, Amount: p.Amount, Status: p.Status})
+	r.state.Payments = append(r.state.Payments, view)
 }
 
 func (r *caseRun) hasDecision(id string) bool {
@@ -165,23 +252,27 @@ func decisionText(verdict string, meds []carevalidate.Medication) string {
 	return b.String()
 }
 
-// queueSync queues a patient sync unless one is already waiting.
+// queueSync queues a patient sync unless one is already waiting. From
+// version 1 on, a sync in flight (or retrying) is not waiting: it carries the
+// data it started with, so a correction that arrives meanwhile needs a sync
+// of its own after it.
 func (r *caseRun) queueSync() {
 	for _, it := range r.state.Pending {
-		if it.Kind == workSyncPatient && (r.state.Attention == nil || r.state.Attention.Item.ID != it.ID) {
+		inFlight := r.rules >= 1 && r.busy && r.current == it.ID
+		if it.Kind == workSyncPatient && !inFlight && (r.state.Attention == nil || r.state.Attention.Item.ID != it.ID) {
 			return
 		}
 	}
 	r.enqueue(WorkItem{Kind: workSyncPatient})
 }
 
-func (r *caseRun) queueTask(ev carevalidate.CaseEvent, kind, priority, title, description string) {
+func (r *caseRun) queueTask(ev carevalidate.CaseEvent, key, kind, priority, title, description string) {
 	s := r.state
 	short := s.ShortID
 	if short == "" {
 		short = s.CaseID
 	}
-	r.enqueue(WorkItem{Kind: workCreateTask, EventKey: ev.Key, TaskKind: kind, Task: &activities.TaskRequest{
+	r.enqueue(WorkItem{Kind: workCreateTask, EventKey: key, TaskKind: kind, Task: &activities.TaskRequest{
 		Title:       "CareValidate " + short + ": " + title,
 		Description: description,
 		Priority:    priority,
@@ -236,7 +327,7 @@ func (r *caseRun) removeItem(id int) {
 // in Akute is no longer open.
 func (r *caseRun) applyTaskUpdate(ctx workflow.Context, u akutewebhook.TaskUpdate) {
 	s := r.state
-	if !r.firstTime(u.Key) {
+	if !r.firstTime(u.Key, "") {
 		return
 	}
 	found := false
@@ -267,7 +358,7 @@ func openTasks(tasks []TaskView) int {
 // applyMedication records a prescription Akute reported.
 func (r *caseRun) applyMedication(ctx workflow.Context, m akutewebhook.MedicationEvent) {
 	s := r.state
-	if !r.firstTime(m.Key) {
+	if !r.firstTime(m.Key, "") {
 		return
 	}
 	s.Medications = keepLast(append(s.Medications, MedicationView{DisplayName: m.DisplayName, Status: m.Status,

@@ -91,7 +91,7 @@ func TestCaseLifeKeepsAkuteInStep(t *testing.T) {
 	assert.Equal(t, "CB-c1", s.ShortID)
 	require.Len(t, s.Decisions, 1)
 	assert.Equal(t, "Saxenda", s.Decisions[0].Medications[0].Medicine)
-	assert.Equal(t, []workflows.PaymentView{{ID: "c1-payment", Amount: "350", Status: "PAID"}}, s.Payments)
+	assert.Equal(t, []workflows.PaymentView{{ID: "c1-payment", Amount: "350", Status: "PAID", At: time.Date(2026, 11, 1, 9, 3, 0, 0, time.UTC)}}, s.Payments)
 	assert.Equal(t, "DELIVERED", s.Order.Status)
 	assert.Equal(t, "1Z73W7720197837423", s.Order.TrackingID)
 	assert.Equal(t, 8, s.EventsApplied)

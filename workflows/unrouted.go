@@ -19,10 +19,7 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*UnroutedState, error) { return s, nil }); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	for _, k := range s.SeenKeys {
-		seen[k] = true
-	}
+	seen := newDedupe(&s.SeenKeys, seenKeysLimit)
 	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrKind.ValueSet("akute-unrouted"))
 
 	day, err := time.Parse("2006-01-02", in.Day)
@@ -41,15 +38,9 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 				break
 			}
 			handled++
-			if seen[ev.Key] {
+			if !seen.firstTime(ev.Key) {
 				s.Duplicates++
 				continue
-			}
-			seen[ev.Key] = true
-			s.SeenKeys = append(s.SeenKeys, ev.Key)
-			if len(s.SeenKeys) > seenKeysLimit {
-				delete(seen, s.SeenKeys[0])
-				s.SeenKeys = s.SeenKeys[1:]
 			}
 			s.Count++
 			s.Events = keepLast(append(s.Events, ev), unroutedKeep)
