@@ -8,8 +8,14 @@ import (
 )
 
 // HeartbeatEvery is how often a long activity reports that its worker is
-// alive; the workflow's HeartbeatTimeout is a few of these.
-const HeartbeatEvery = 2 * time.Second
+// alive. Workers send heartbeats on at this pace (their
+// MaxHeartbeatThrottleInterval), and HeartbeatTimeout leaves four missed
+// ones of margin: a worker that died is noticed in 10 s, a slow one is not
+// mistaken for dead.
+const (
+	HeartbeatEvery   = 2 * time.Second
+	HeartbeatTimeout = 5 * HeartbeatEvery
+)
 
 // heartbeating runs fn while heartbeating, so that a worker that dies in the
 // middle of an upstream call is noticed within the heartbeat timeout instead

@@ -24,7 +24,6 @@ type caseAPI struct {
 	temporal  client.Client
 	taskQueue string
 	auth      carevalidate.Auth
-	caseInput workflows.CaseInput // limits applied to every new case
 	log       *slog.Logger
 }
 
@@ -66,8 +65,7 @@ func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 
 	id := workflows.CaseWorkflowID(ev.CaseID)
-	input := a.caseInput
-	input.CaseID = ev.CaseID
+	input := workflows.CaseInput{CaseID: ev.CaseID}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	run, err := a.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalCaseEvent, ev, client.StartWorkflowOptions{

@@ -23,7 +23,6 @@ import (
 	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/internal/metrics"
-	"github.com/carebridge/carebridge/workflows"
 )
 
 // shutdownGrace bounds how long in-flight requests may finish at shutdown.
@@ -55,10 +54,6 @@ func main() {
 		Secrets:   akutewebhook.ParseSecrets(env.Required("AKUTE_WEBHOOK_SECRET")),
 		Tolerance: env.Duration("AKUTE_WEBHOOK_TOLERANCE", akutewebhook.DefaultTolerance),
 	}
-	caseInput := workflows.CaseInput{
-		MaxSignals:   env.Int("CAREBRIDGE_CASE_MAX_SIGNALS", workflows.DefaultMaxSignals),
-		ArchiveGrace: env.Duration("CAREBRIDGE_CASE_ARCHIVE_GRACE", workflows.DefaultArchiveGrace),
-	}
 	if err := env.Err(); err != nil {
 		config.Exit("starter", err)
 	}
@@ -73,7 +68,7 @@ func main() {
 
 	mux := http.NewServeMux()
 	(&sendAPI{temporal: c, taskQueue: tc.TaskQueue, wait: wait, emailHashKey: []byte(emailHashKey), log: logger}).routes(mux)
-	(&caseAPI{temporal: c, taskQueue: tc.TaskQueue, auth: cvAuth, caseInput: caseInput, log: logger}).routes(mux)
+	(&caseAPI{temporal: c, taskQueue: tc.TaskQueue, auth: cvAuth, log: logger}).routes(mux)
 	unrouted := newUnroutedCounter()
 	reg.Register(unrouted)
 	(&akuteAPI{temporal: c, taskQueue: tc.TaskQueue, verifier: akuteVerifier, log: logger, unrouted: unrouted}).routes(mux)

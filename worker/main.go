@@ -59,6 +59,11 @@ func main() {
 		APIKey:  env.Required("AKUTE_API_KEY"),
 		Timeout: env.Duration("AKUTE_TIMEOUT", akute.DefaultTimeout),
 	}), env.String("AKUTE_DEFAULT_TASK_OWNER_ID", ""))
+	cases := workflows.CaseConfig{
+		MaxSignals:   env.Int("CAREBRIDGE_CASE_MAX_SIGNALS", workflows.DefaultMaxSignals),
+		MaxHistory:   env.Int("CAREBRIDGE_CASE_MAX_HISTORY", workflows.DefaultMaxHistory),
+		ArchiveGrace: env.Duration("CAREBRIDGE_CASE_ARCHIVE_GRACE", workflows.DefaultArchiveGrace),
+	}
 	if err := env.Err(); err != nil {
 		config.Exit("worker", err)
 	}
@@ -84,8 +89,12 @@ func main() {
 		// (a sync match) instead of a round trip through the backlog.
 		MaxConcurrentWorkflowTaskPollers: 8,
 		MaxConcurrentActivityTaskPollers: 8,
+		// Heartbeats reach the server at the pace activities send them,
+		// not at the SDK's default 80% of the heartbeat timeout.
+		MaxHeartbeatThrottleInterval:     activities.HeartbeatEvery,
+		DefaultHeartbeatThrottleInterval: activities.HeartbeatEvery,
 	})
-	workflows.Register(w, workflows.Activities{Send: send, Akute: akuteActivities})
+	workflows.Register(w, workflows.Activities{Send: send, Akute: akuteActivities}, cases)
 
 	logger.Info("worker polling", slog.String("task_queue", tc.TaskQueue), slog.String("namespace", tc.Options.Namespace),
 		slog.String("temporal", tc.Options.HostPort), slog.String("metrics", metricsAddr))

@@ -22,15 +22,20 @@ func (r *caseRun) work(ctx workflow.Context, stop *bool) {
 			return
 		}
 		item := r.state.Pending[0]
-		r.busy = true
+		r.busy, r.current = true, item.ID
 		err := r.run(ctx, item)
 		r.busy = false
 		if err != nil {
 			r.state.Attention = attentionFor(ctx, item, err)
 			r.note(ctx, workflow.Now(ctx), "needs_attention", item.EventKey, item.Kind+": "+r.state.Attention.ErrorType)
-			continue
+		} else {
+			r.removeItem(item.ID)
 		}
-		r.removeItem(item.ID)
+		if r.rules >= 1 {
+			// A case that needs attention, a patient just synced, a task
+			// just created: visible to the runbook's queries at once.
+			r.upsertSearchAttributes(ctx)
+		}
 	}
 }
 
@@ -41,11 +46,18 @@ var akuteRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoef
 const akuteGiveUp = time.Hour
 
 func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
+	// A worker that dies mid-call is noticed in seconds (the activities
+	// heartbeat), not after the whole StartToClose. Version 0 allowed three
+	// heartbeats, which the SDK's throttling (80% of the timeout) left with
+	// about a second of margin: a CPU spike started a second attempt, and a
+	// second task, while the first still ran.
+	heartbeat := 3 * activities.HeartbeatEvery
+	if r.rules >= 1 {
+		heartbeat = activities.HeartbeatTimeout
+	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 45 * time.Second,
-		// A worker that dies mid-call is noticed in seconds (the activities
-		// heartbeat), not after the whole StartToClose.
-		HeartbeatTimeout:       3 * activities.HeartbeatEvery,
+		StartToCloseTimeout:    45 * time.Second,
+		HeartbeatTimeout:       heartbeat,
 		ScheduleToCloseTimeout: akuteGiveUp,
 		RetryPolicy:            akuteRetry,
 	})

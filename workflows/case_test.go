@@ -37,7 +37,7 @@ func newCaseTest(t *testing.T) *caseTest {
 	t.Cleanup(srv.Close)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	workflows.Register(env, workflows.Activities{Akute: activities.NewAkute(akute.New(akute.Config{BaseURL: srv.URL, APIKey: "akute-key"}), "")})
+	workflows.Register(env, workflows.Activities{Akute: activities.NewAkute(akute.New(akute.Config{BaseURL: srv.URL, APIKey: "akute-key"}), "")}, workflows.DefaultCaseConfig())
 	return &caseTest{t: t, env: env, akute: f}
 }
 

@@ -28,11 +28,12 @@ type Activities struct {
 }
 
 // Register registers every carebridge workflow and activity under its
-// explicit name, exactly as the worker runs them. The worker, the workflow
-// tests and (through RegisterWorkflows) the replay test use it, so what
-// replays in CI is what runs in production.
-func Register(r Registry, acts Activities) {
-	RegisterWorkflows(r)
+// explicit name, exactly as the worker runs them, cases with the worker's
+// configuration. The worker, the workflow tests and (through
+// RegisterWorkflows) the replay test use it, so what replays in CI is what
+// runs in production.
+func Register(r Registry, acts Activities, cases CaseConfig) {
+	RegisterWorkflows(r, cases)
 	if s := acts.Send; s != nil {
 		registerActivity(r, s.FetchRealtimeToken, activities.FetchRealtimeTokenName)
 		registerActivity(r, s.LookupRealtimePatient, activities.LookupRealtimePatientName)
@@ -45,9 +46,9 @@ func Register(r Registry, acts Activities) {
 }
 
 // RegisterWorkflows registers every workflow under its contract name.
-func RegisterWorkflows(r WorkflowRegistry) {
+func RegisterWorkflows(r WorkflowRegistry, cases CaseConfig) {
 	r.RegisterWorkflowWithOptions(AlleviateSend, workflow.RegisterOptions{Name: AlleviateSendName})
-	r.RegisterWorkflowWithOptions(CaseWorkflow, workflow.RegisterOptions{Name: CaseWorkflowName})
+	r.RegisterWorkflowWithOptions(cases.Workflow(), workflow.RegisterOptions{Name: CaseWorkflowName})
 	r.RegisterWorkflowWithOptions(AkuteUnrouted, workflow.RegisterOptions{Name: AkuteUnroutedName})
 }
 

@@ -1,7 +1,9 @@
 package workflows_test
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"runtime"
 	"strings"
 	"testing"
@@ -38,12 +40,8 @@ func funcName(fn any) string {
 // names: renaming a method (the right-hand side) leaves them as they are.
 func TestRegisterNamesEveryWorkflowAndActivityExplicitly(t *testing.T) {
 	n := &names{workflows: map[string]string{}, activities: map[string]string{}}
-	workflows.Register(n, workflows.Activities{Send: &activities.Send{}, Akute: &activities.Akute{}})
-	assert.Equal(t, map[string]string{
-		"AlleviateSend":    "AlleviateSend",
-		"CareValidateCase": "CaseWorkflow",
-		"AkuteUnrouted":    "AkuteUnrouted",
-	}, n.workflows)
+	workflows.Register(n, workflows.Activities{Send: &activities.Send{}, Akute: &activities.Akute{}}, workflows.DefaultCaseConfig())
+	assert.ElementsMatch(t, []string{"AlleviateSend", "CareValidateCase", "AkuteUnrouted"}, slices.Collect(maps.Keys(n.workflows)))
 	assert.Equal(t, map[string]string{
 		"FetchRealtimeToken":    "FetchRealtimeToken",
 		"LookupRealtimePatient": "LookupRealtimePatient",
@@ -53,7 +51,7 @@ func TestRegisterNamesEveryWorkflowAndActivityExplicitly(t *testing.T) {
 	}, n.activities)
 
 	only := &names{workflows: map[string]string{}, activities: map[string]string{}}
-	workflows.Register(only, workflows.Activities{Send: &activities.Send{}})
+	workflows.Register(only, workflows.Activities{Send: &activities.Send{}}, workflows.DefaultCaseConfig())
 	assert.Len(t, only.workflows, 3, "every workflow, whatever activities a worker runs")
 	assert.Len(t, only.activities, 3, "the send's activities only")
 }

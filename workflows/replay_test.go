@@ -79,7 +79,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		assert.True(t, recorded[want], "no recorded history %s.json in %s: run make histories", want, historiesDir)
 	}
 
-	r := replayer(t, workflows.RegisterWorkflows)
+	r := replayer(t, func(r workflows.WorkflowRegistry) { workflows.RegisterWorkflows(r, workflows.DefaultCaseConfig()) })
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			err := r.ReplayWorkflowHistory(quiet, loadHistory(t, f))

@@ -53,7 +53,7 @@ func run(t *testing.T, u *upstreams, req workflows.SendRequest) (alleviate.Answe
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	workflows.Register(env, workflows.Activities{Send: u.send})
+	workflows.Register(env, workflows.Activities{Send: u.send}, workflows.DefaultCaseConfig())
 	env.ExecuteWorkflow(workflows.AlleviateSendName, req)
 	require.True(t, env.IsWorkflowCompleted())
 	var answer alleviate.Answer
