@@ -3,8 +3,8 @@ package workflows_test
 import (
 	"maps"
 	"reflect"
-	"slices"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
