@@ -17,8 +17,6 @@ func newDedupe(keys *[]string, limit int) *dedupe {
 	return d
 }
 
-func (d *dedupe) has(key string) bool { return d.set[key] }
-
 // firstTime reports whether key is new, and remembers it.
 func (d *dedupe) firstTime(key string) bool {
 	if d.set[key] {
