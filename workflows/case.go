@@ -13,8 +13,11 @@ import (
 
 // Bounds on what a case keeps.
 const (
-	timelineLimit = 200  // newest entries kept
-	seenKeysLimit = 2000 // event keys remembered for de-duplication
+	timelineLimit  = 200  // newest entries kept
+	seenKeysLimit  = 2000 // event keys remembered for de-duplication
+	tasksLimit     = 500  // newest Akute tasks kept in the state (version 1)
+	taskIDsLimit   = 100  // newest task ids in AkuteTaskIds (version 1)
+	earlyTaskLimit = 100  // early task updates kept (version 1)
 	// DefaultMaxHistory is when a case continues as new, well before
 	// Temporal's own limits (50k events).
 	DefaultMaxHistory = 5000

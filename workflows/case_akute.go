@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -90,6 +91,10 @@ func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 		}
 		s.Tasks = append(s.Tasks, TaskView{EventKey: item.EventKey, Kind: item.TaskKind, Priority: req.Priority,
 			Title: req.Title, TaskID: out.TaskID, OwnerID: out.OwnerID, Status: status})
+		if r.rules >= 1 {
+			s.Tasks = keepLast(s.Tasks, tasksLimit)
+			s.EarlyTaskOrder = slices.DeleteFunc(s.EarlyTaskOrder, func(id string) bool { return id == out.TaskID })
+		}
 		r.note(ctx, workflow.Now(ctx), "akute:task_created", item.EventKey, item.TaskKind)
 	}
 	return nil

@@ -69,6 +69,7 @@ type CaseState struct {
 	// EarlyTaskStatus holds Akute task updates that arrived before the
 	// task's creation was recorded (Akute notifies as it creates).
 	EarlyTaskStatus map[string]string `json:"early_task_status,omitempty"`
+	EarlyTaskOrder  []string          `json:"early_task_order,omitempty"` // oldest first, for the bound
 	Pending         []WorkItem        `json:"pending,omitempty"`
 	Attention       *Attention        `json:"attention,omitempty"`
 	Paused          bool              `json:"paused"`

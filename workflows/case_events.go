@@ -340,6 +340,15 @@ func (r *caseRun) applyTaskUpdate(ctx workflow.Context, u akutewebhook.TaskUpdat
 		if s.EarlyTaskStatus == nil {
 			s.EarlyTaskStatus = map[string]string{}
 		}
+		if _, known := s.EarlyTaskStatus[u.TaskID]; !known && r.rules >= 1 {
+			// Bounded: updates of tasks this case never records (another
+			// system's, or older than the task list keeps) must not pile up.
+			s.EarlyTaskOrder = append(s.EarlyTaskOrder, u.TaskID)
+			if len(s.EarlyTaskOrder) > earlyTaskLimit {
+				delete(s.EarlyTaskStatus, s.EarlyTaskOrder[0])
+				s.EarlyTaskOrder = s.EarlyTaskOrder[1:]
+			}
+		}
 		s.EarlyTaskStatus[u.TaskID] = u.Status
 	}
 	r.note(ctx, workflow.Now(ctx), "akute:task_"+u.Status, u.Key, u.TaskID)
@@ -366,9 +375,17 @@ func (r *caseRun) applyMedication(ctx workflow.Context, m akutewebhook.Medicatio
 	r.note(ctx, workflow.Now(ctx), "akute:medication", m.Key, m.RxStatus)
 }
 
+// taskIDs are the case's Akute task ids for the AkuteTaskIds search
+// attribute: from version 1 on the newest taskIDsLimit only (Temporal bounds
+// a search attribute's size); the Akute webhook routes older tasks by their
+// case:<shortId> tag.
 func (r *caseRun) taskIDs() []string {
-	ids := make([]string, 0, len(r.state.Tasks))
-	for _, t := range r.state.Tasks {
+	tasks := r.state.Tasks
+	if r.rules >= 1 {
+		tasks = keepLast(tasks, taskIDsLimit)
+	}
+	ids := make([]string, 0, len(tasks))
+	for _, t := range tasks {
 		ids = append(ids, t.TaskID)
 	}
 	return ids

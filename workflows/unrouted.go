@@ -6,8 +6,15 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// unroutedKeep is how many of the newest deliveries a day keeps with their bodies.
-const unroutedKeep = 200
+// What a day keeps: the newest unroutedKeep deliveries, and of those, bodies
+// up to unroutedBodyBytes in all (version 1 of unroutedBoundsChange), newest
+// first; older deliveries keep their digest, reason and key, not their body.
+// Temporal refuses a payload over 2 MB, and the state is one.
+const (
+	unroutedKeep         = 200
+	unroutedBodyBytes    = 1 << 20
+	unroutedBoundsChange = "unrouted-bounds"
+)
 
 // AkuteUnrouted records a day's unrouted deliveries and completes an hour
 // after the day ends.
@@ -19,6 +26,7 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*UnroutedState, error) { return s, nil }); err != nil {
 		return nil, err
 	}
+	bounded := workflow.GetVersion(ctx, unroutedBoundsChange, workflow.DefaultVersion, 1) >= 1
 	seen := newDedupe(&s.SeenKeys, seenKeysLimit)
 	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrKind.ValueSet("akute-unrouted"))
 
@@ -44,12 +52,28 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 			}
 			s.Count++
 			s.Events = keepLast(append(s.Events, ev), unroutedKeep)
+			if bounded {
+				dropOldBodies(s.Events, unroutedBodyBytes)
+			}
 		}
 		if timer.IsReady() && ch.Len() == 0 {
 			return s, nil
 		}
-		if handled >= DefaultMaxSignals && ch.Len() == 0 {
+		suggested := bounded && workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		if (handled >= DefaultMaxSignals || suggested) && ch.Len() == 0 {
 			return nil, workflow.NewContinueAsNewError(ctx, AkuteUnroutedName, UnroutedInput{Day: s.Day, State: s})
+		}
+	}
+}
+
+// dropOldBodies keeps the newest bodies that fit in limit bytes together and
+// drops the bodies of the others (their digest stays).
+func dropOldBodies(events []UnroutedEvent, limit int) {
+	total := 0
+	for i := len(events) - 1; i >= 0; i-- {
+		total += len(events[i].Body)
+		if total > limit {
+			events[i].Body = nil
 		}
 	}
 }

@@ -1,0 +1,208 @@
+package workflows_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/carebridge/carebridge/clients/carevalidate"
+	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
+	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/workflows"
+)
+
+// The delivery rules of version 1 of "case-delivery-rules" (README, "How a
+// case works"). Each test reproduces a defect of version 0.
+
+func (c *caseTest) sendString(body string) { c.send([]byte(body)) }
+
+// Two different events that carry the same (foreign) activity are two events.
+func TestDistinctEventsSharingAnActivityBothApply(t *testing.T) {
+	c := newCaseTest(t)
+	c.send(script("r1")[0].Body)
+	shared := `"activity":{"id":"pay-act","type":"PAYMENT_COMPLETED","timestamp":"2026-11-01T10:00:00Z"}`
+	c.sendString(`{"event":"ORDER_TRACKING_ADDED","payload":{"caseId":"r1",` + shared + `,"order":{"id":"o1","status":"SHIPPED","trackingId":"1Z9"}}}`)
+	c.sendString(`{"event":"ORDER_STATUS_CHANGED","payload":{"caseId":"r1",` + shared + `,"order":{"id":"o1","status":"RETURNED"}}}`)
+	c.signal(workflows.SignalClose)
+	s := c.run(workflows.CaseInput{CaseID: "r1"})
+	assert.Equal(t, 0, s.Duplicates)
+	assert.Equal(t, "1Z9", s.Order.TrackingID)
+	assert.Equal(t, "RETURNED", s.Order.Status)
+	require.Len(t, c.akute.Tasks(), 2, "a tracking task and an order-problem task")
+}
+
+// A redelivery rebuilt at send time is one event; escalate, de-escalate,
+// escalate are three.
+func TestKeysAreStableAndDistinct(t *testing.T) {
+	c := newCaseTest(t)
+	c.send(script("r2")[0].Body)
+	for _, snapshot := range []string{`"status":"APPROVED","updatedAt":"2026-11-01T10:00:00Z"`, `"status":"CLOSED","updatedAt":"2026-11-02T08:00:00Z"`} {
+		c.sendString(`{"event":"ORDER_STATUS_CHANGED","payload":{"case":{"id":"r2",` + snapshot + `},"order":{"id":"o1","status":"RETURNED"}}}`)
+	}
+	for i, typ := range []string{"ESCALATE_CASE", "DEESCALATE_CASE", "ESCALATE_CASE"} {
+		c.sendString(fmt.Sprintf(`{"event":%q,"payload":{"caseId":"r2","activity":{"timestamp":"2026-11-01T11:0%d:00Z"}}}`, typ, i))
+	}
+	c.signal(workflows.SignalClose)
+	s := c.run(workflows.CaseInput{CaseID: "r2"})
+	assert.Equal(t, 1, s.Duplicates, "the rebuilt redelivery")
+	assert.True(t, s.Escalated)
+	var kinds []string
+	for _, task := range c.akute.Tasks() {
+		kinds = append(kinds, strings.SplitN(task.Task, ": ", 2)[1])
+	}
+	assert.Equal(t, []string{"Order problem: RETURNED", "Case escalated", "Case escalated"}, kinds)
+}
+
+// One clock per field, the event's own, with the reference example's
+// non-monotonic timestamps: what happened last wins, whatever arrives last.
+func TestOrderingByTheEventsOwnTime(t *testing.T) {
+	c := newCaseTest(t)
+	created := carevalidatetest.Script(carevalidatetest.Case{ID: "r3", ShortID: "CB-r3"}, time.Date(2024, 8, 22, 18, 24, 53, 0, time.UTC))
+	c.send(created[0].Body)
+	order := func(status, at string) string {
+		return fmt.Sprintf(`{"event":"ORDER_STATUS_CHANGED","payload":{"caseId":"r3","order":{"id":"o1","status":%q},"activity":{"id":"os-%s","type":"ORDER_STATUS_CHANGED","timestamp":%q,"valueAfter":%q}}}`, status, status, at, status)
+	}
+	// The example's order history, delivered newest first.
+	c.sendString(order("RETURNED", "2024-08-30T15:54:35.235Z"))
+	c.sendString(order("TRANSIT_FAILURE", "2024-08-25T16:36:34.893Z")) // older: no task
+	c.sendString(order("DELIVERED", "2024-08-25T13:40:49.689Z"))
+	// The example's full-body status change: the activity 1 ms before the snapshot.
+	c.sendString(`{"event":"CHANGE_CASE_STATUS","payload":{"case":{"id":"r3","status":"APPROVED","updatedAt":"2024-08-22T19:34:47.843Z"},
+		"activity":{"id":"st-1","type":"CHANGE_CASE_STATUS","timestamp":"2024-08-22T19:34:47.842Z","valueBefore":"IN_PROGRESS","valueAfter":"APPROVED"}}}`)
+	c.sendString(`{"event":"CHANGE_CASE_STATUS","payload":{"caseId":"r3","activity":{"id":"st-0","type":"CHANGE_CASE_STATUS","timestamp":"2024-08-22T18:51:15.233Z","valueBefore":"ASSIGNED","valueAfter":"IN_PROGRESS"}}}`)
+	// Assignee and payment: the newer report stays.
+	c.sendString(`{"event":"ADD_CASE_ASSIGNEE","payload":{"caseId":"r3","activity":{"id":"as-2","timestamp":"2024-08-22T18:28:02Z","targetUser":{"id":"doc-2","firstName":"Dana","lastName":"Two"}}}}`)
+	c.sendString(`{"event":"ADD_CASE_ASSIGNEE","payload":{"caseId":"r3","activity":{"id":"as-1","timestamp":"2024-08-22T18:00:00Z","targetUser":{"id":"doc-1","firstName":"Dee","lastName":"One"}}}}`)
+	c.sendString(`{"event":"PAYMENT_COMPLETED","payload":{"caseId":"r3","payment":{"id":"p1","amount":"350","status":"PAID"},"activity":{"id":"pay-2","timestamp":"2024-08-22T18:24:56Z"}}}`)
+	c.sendString(`{"event":"PAYMENT_ADDED","payload":{"caseId":"r3","payment":{"id":"p1","amount":"350","status":"PENDING"},"activity":{"id":"pay-1","timestamp":"2024-08-22T18:24:00Z"}}}`)
+	c.signal(workflows.SignalClose)
+	s := c.run(workflows.CaseInput{CaseID: "r3"})
+
+	assert.Equal(t, "RETURNED", s.Order.Status)
+	assert.Equal(t, "APPROVED", s.Status, "IN_PROGRESS is older")
+	assert.Equal(t, "doc-2", s.Assignee.ID)
+	require.Len(t, s.Payments, 1)
+	assert.Equal(t, "PAID", s.Payments[0].Status)
+	tasks := c.akute.Tasks()
+	require.Len(t, tasks, 1, "an order-problem task for RETURNED, none for the stale TRANSIT_FAILURE")
+	assert.Contains(t, tasks[0].Task, "RETURNED")
+	for _, e := range s.Timeline {
+		if e.Key == "st-1" {
+			assert.Equal(t, "status IN_PROGRESS → APPROVED (already applied)", e.Summary, "not 'older: ignored'")
+		}
+	}
+}
+
+// An event that does not say when it happened is as new as its arrival, not
+// older than everything.
+func TestAnEventWithoutATimeIsOrderedByArrival(t *testing.T) {
+	c := newCaseTest(t)
+	c.send(script("r4")[0].Body)
+	c.sendString(`{"event":"CHANGE_CASE_STATUS","payload":{"caseId":"r4","activity":{"id":"s1","timestamp":"2026-11-01T09:30:00Z","valueAfter":"APPROVED"}}}`)
+	c.sendString(`{"event":"CHANGE_CASE_STATUS","payload":{"caseId":"r4","activity":{"id":"s2","valueAfter":"CLOSED"}}}`)
+	c.signal(workflows.SignalClose)
+	s := c.run(workflows.CaseInput{CaseID: "r4"})
+	assert.Equal(t, "CLOSED", s.Status)
+}
+
+// A patient correction that arrives while a sync retries through an Akute
+// outage is synced after it: Akute ends with the corrected data.
+func TestCorrectionDuringASyncIsSynced(t *testing.T) {
+	c := newCaseTest(t)
+	require.NoError(t, c.akute.Inject(fake.Fault{Status: 503, Times: 3}))
+	first := carevalidatetest.Patient("sub-r5")
+	corrected := carevalidatetest.Patient("sub-r5")
+	corrected["address"] = "1 Corrected Way"
+	steps := carevalidatetest.Script(carevalidatetest.Case{ID: "r5", ShortID: "CB-r5", Submitter: first}, time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	fixed := carevalidatetest.Script(carevalidatetest.Case{ID: "r5", ShortID: "CB-r5", Submitter: corrected}, time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	c.send(steps[0].Body)
+	// While the first sync waits for its retry (1 s, then 2 s, ...).
+	c.env.RegisterDelayedCallback(func() {
+		ev, err := carevalidate.Parse(fixed[1].Body)
+		require.NoError(t, err)
+		c.env.SignalWorkflow(workflows.SignalCaseEvent, ev)
+	}, c.at+500*time.Millisecond)
+	c.at += time.Minute
+	c.signal(workflows.SignalClose)
+	c.run(workflows.CaseInput{CaseID: "r5"})
+	patients := c.akute.Patients()
+	require.Len(t, patients, 1)
+	assert.Equal(t, "1 Corrected Way", patients[0].AddressLine1)
+}
+
+// Thousands of tasks: the state and AkuteTaskIds stay bounded.
+func TestAThousandTasksStayBounded(t *testing.T) {
+	c := newCaseTest(t)
+	c.send(script("r6")[0].Body)
+	// In batches: the test environment queues at most ~1000 callbacks at once.
+	for batch := range 12 {
+		c.then(func() {
+			for i := batch * 100; i < (batch+1)*100; i++ {
+				ev, err := carevalidate.Parse([]byte(fmt.Sprintf(`{"event":"ESCALATE_CASE","payload":{"caseId":"r6","activity":{"id":"esc-%d","timestamp":"2026-11-01T10:00:00Z"}}}`, i)))
+				require.NoError(t, err)
+				c.env.SignalWorkflow(workflows.SignalCaseEvent, ev)
+			}
+		})
+	}
+	c.then(func() {
+		for i := range 300 { // updates of tasks the case never recorded
+			c.env.SignalWorkflow(workflows.SignalAkuteTask, akuteTaskUpdate(fmt.Sprintf("other-%d", i)))
+		}
+	})
+	c.signal(workflows.SignalClose)
+	s := c.run(workflows.CaseInput{CaseID: "r6", MaxSignals: 5000, MaxHistory: 100000})
+	assert.Equal(t, 1200, len(c.akute.Tasks()), "every task went to Akute")
+	assert.Equal(t, 500, len(s.Tasks), "the newest 500 are kept")
+	assert.Equal(t, "esc-1199", s.Tasks[499].EventKey)
+	assert.LessOrEqual(t, len(s.EarlyTaskStatus), 100)
+	assert.LessOrEqual(t, len(s.EarlyTaskOrder), 100)
+}
+
+func akuteTaskUpdate(taskID string) any {
+	return map[string]string{"key": "upd-" + taskID, "task_id": taskID, "status": "in-progress"}
+}
+
+// A day of hundreds of large unrouted deliveries stays far below Temporal's
+// 2 MB payload limit: the newest bodies are kept up to 1 MiB.
+func TestUnroutedDayIsBoundedByBytes(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	workflows.Register(env, workflows.Activities{}, workflows.DefaultCaseConfig())
+	body := json.RawMessage(`"` + strings.Repeat("x", 60<<10) + `"`)
+	for batch := range 3 {
+		env.RegisterDelayedCallback(func() {
+			for i := batch * 100; i < (batch+1)*100; i++ {
+				env.SignalWorkflow(workflows.SignalUnrouted, workflows.UnroutedEvent{Key: fmt.Sprintf("k-%d", i), Kind: "task", Reason: "r", Body: body})
+			}
+		}, time.Duration(batch+1)*time.Minute)
+	}
+	checked := false
+	env.RegisterDelayedCallback(func() {
+		checked = true
+		v, err := env.QueryWorkflow(workflows.QueryState)
+		require.NoError(t, err)
+		var s workflows.UnroutedState
+		require.NoError(t, v.Get(&s))
+		assert.Equal(t, 300, s.Count)
+		require.Len(t, s.Events, 200)
+		total := 0
+		for _, ev := range s.Events {
+			total += len(ev.Body)
+		}
+		assert.LessOrEqual(t, total, 1<<20)
+		assert.Equal(t, "k-299", s.Events[199].Key)
+		assert.NotEmpty(t, s.Events[199].Body, "the newest keep their bodies")
+		assert.Empty(t, s.Events[0].Body, "the oldest keep their digest only")
+		b, _ := json.Marshal(s)
+		assert.Less(t, len(b), 2<<20)
+	}, 10*time.Minute)
+	env.ExecuteWorkflow(workflows.AkuteUnroutedName, workflows.UnroutedInput{Day: env.Now().UTC().Format("2006-01-02")})
+	require.True(t, env.IsWorkflowCompleted())
+	assert.True(t, checked, "the day was still open when queried")
+}
