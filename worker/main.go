@@ -93,6 +93,7 @@ func main() {
 		// not at the SDK's default 80% of the heartbeat timeout.
 		MaxHeartbeatThrottleInterval:     activities.HeartbeatEvery,
 		DefaultHeartbeatThrottleInterval: activities.HeartbeatEvery,
+		Interceptors:                     workflows.Interceptors(),
 	})
 	workflows.Register(w, workflows.Activities{Send: send, Akute: akuteActivities}, cases)
 

@@ -74,10 +74,12 @@ type caseRun struct {
 	seen      *dedupe
 	legacy    map[string]bool // keys recorded under version 0's rules
 	rules     workflow.Version
-	upserted  map[string]string // search attributes as last upserted
-	busy      bool              // an Akute call is in flight
-	current   int               // the id of the item in flight
-	signals   int               // handled by this run
+	upserted  map[string]string   // search attributes as last upserted
+	busy      bool                // an Akute call is in flight
+	current   int                 // the id of the item in flight
+	cancel    workflow.CancelFunc // cancels the call in flight (version 1)
+	dropped   bool                // an operator skipped the call in flight
+	signals   int                 // handled by this run
 }
 
 // CaseWorkflow keeps one CareValidate case's state and Akute in step with
@@ -238,7 +240,19 @@ func (c channels) drain(ctx workflow.Context, r *caseRun) {
 		r.signals++
 		r.applyMedication(ctx, med)
 	}
-	for _, op := range c.operators {
+	if log := arrivals(ctx); r.rules >= 1 && log != nil {
+		// In arrival order (see arrival.go).
+		for _, name := range log.names {
+			for _, op := range c.operators {
+				if op.name == name && op.ch.ReceiveAsync(nil) {
+					r.signals++
+					r.operate(ctx, op.name)
+				}
+			}
+		}
+		log.names = log.names[:0]
+	}
+	for _, op := range c.operators { // version 0's fixed order
 		for op.ch.ReceiveAsync(nil) {
 			r.signals++
 			r.operate(ctx, op.name)
@@ -246,9 +260,15 @@ func (c channels) drain(ctx workflow.Context, r *caseRun) {
 	}
 }
 
+// finished reports whether the run may end. From version 1 on, a close
+// waits for the Akute call in flight to answer (it is cancelled): a call
+// that may have created a task is never abandoned unrecorded.
 func (r *caseRun) finished() bool {
 	s := r.state
-	return s.Closed || (s.Archived && len(s.Pending) == 0 && s.Attention == nil && !r.busy)
+	if s.Closed {
+		return r.rules == workflow.DefaultVersion || !r.busy
+	}
+	return s.Archived && len(s.Pending) == 0 && s.Attention == nil && !r.busy
 }
 
 type runLimits struct{ history, signals int }

@@ -23,14 +23,26 @@ func (r *caseRun) work(ctx workflow.Context, stop *bool) {
 			return
 		}
 		item := r.state.Pending[0]
-		r.busy, r.current = true, item.ID
-		err := r.run(ctx, item)
-		r.busy = false
-		if err != nil {
+		callCtx := ctx
+		if r.rules >= 1 {
+			// An operator's pause, retry, skip or close cancels the call
+			// (its retries included) and waits for its answer.
+			callCtx, r.cancel = workflow.WithCancel(ctx)
+		}
+		r.busy, r.current, r.dropped = true, item.ID, false
+		err := r.run(callCtx, item)
+		r.busy, r.cancel = false, nil
+		switch {
+		case err == nil:
+			r.removeItem(item.ID) // done, even if a cancel came too late
+		case r.rules >= 1 && temporal.IsCanceledError(err):
+			if r.dropped {
+				r.removeItem(item.ID)
+			}
+			r.note(ctx, workflow.Now(ctx), "operator:cancelled", item.EventKey, item.Kind)
+		default:
 			r.state.Attention = attentionFor(ctx, item, err)
 			r.note(ctx, workflow.Now(ctx), "needs_attention", item.EventKey, item.Kind+": "+r.state.Attention.ErrorType)
-		} else {
-			r.removeItem(item.ID)
 		}
 		if r.rules >= 1 {
 			// A case that needs attention, a patient just synced, a task
@@ -59,6 +71,7 @@ func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    45 * time.Second,
 		HeartbeatTimeout:       heartbeat,
+		WaitForCancellation:    r.rules >= 1,
 		ScheduleToCloseTimeout: akuteGiveUp,
 		RetryPolicy:            akuteRetry,
 	})

@@ -285,21 +285,35 @@ func (r *caseRun) queueTask(ev carevalidate.CaseEvent, key, kind, priority, titl
 func (r *caseRun) operate(ctx workflow.Context, name string) {
 	s := r.state
 	summary := ""
+	inFlight := r.rules >= 1 && r.busy && r.cancel != nil
 	switch name {
 	case SignalPause:
 		s.Paused = true
+		if inFlight {
+			summary = "the call in flight is cancelled; it runs again on resume"
+			r.cancel()
+		}
 	case SignalResume:
 		s.Paused = false
 	case SignalRetry:
-		if s.Attention != nil {
+		switch {
+		case s.Attention != nil:
 			summary = "retrying " + s.Attention.Item.Kind
 			s.Attention = nil
+		case inFlight:
+			summary = "retrying the call in flight now"
+			r.cancel()
 		}
 	case SignalSkip:
-		if a := s.Attention; a != nil {
+		switch a := s.Attention; {
+		case a != nil:
 			summary = "skipped " + a.Item.Kind
 			r.removeItem(a.Item.ID)
 			s.Attention = nil
+		case inFlight:
+			summary = "skipping the call in flight (recorded if it already succeeded)"
+			r.dropped = true
+			r.cancel()
 		}
 	case SignalResync:
 		if r.submitter != nil {
@@ -309,6 +323,9 @@ func (r *caseRun) operate(ctx workflow.Context, name string) {
 		}
 	case SignalClose:
 		s.Closed = true
+		if inFlight {
+			r.cancel()
+		}
 	}
 	r.note(ctx, workflow.Now(ctx), "operator:"+name, "", summary)
 }

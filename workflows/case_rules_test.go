@@ -206,3 +206,77 @@ func TestUnroutedDayIsBoundedByBytes(t *testing.T) {
 	require.True(t, env.IsWorkflowCompleted())
 	assert.True(t, checked, "the day was still open when queried")
 }
+
+// An operator's pause stops a call that is retrying through an outage: no
+// further attempts until resume.
+func TestPauseStopsARetryingCall(t *testing.T) {
+	c := newCaseTest(t)
+	require.NoError(t, c.akute.Inject(fake.Fault{Status: 503, Times: 100}))
+	c.send(script("r7")[0].Body) // a patient sync that keeps failing
+	c.env.RegisterDelayedCallback(func() { c.env.SignalWorkflow(workflows.SignalPause, nil) }, c.at+3500*time.Millisecond)
+	var attempts int
+	c.env.RegisterDelayedCallback(func() {
+		attempts = len(c.akute.Requests())
+		s := c.state()
+		assert.True(t, s.Paused)
+		assert.Len(t, s.Pending, 1, "the sync waits, not dropped")
+		assert.Nil(t, s.Attention)
+	}, c.at+10*time.Second)
+	c.env.RegisterDelayedCallback(func() {
+		assert.Equal(t, attempts, len(c.akute.Requests()), "no attempt while paused")
+		c.akute.Reset()
+		c.env.SignalWorkflow(workflows.SignalResume, nil)
+	}, c.at+5*time.Minute)
+	c.at += 6 * time.Minute
+	c.signal(workflows.SignalClose)
+	s := c.run(workflows.CaseInput{CaseID: "r7"})
+	assert.NotEmpty(t, s.Akute.PatientID, "synced after resume")
+	assert.LessOrEqual(t, attempts, 4, "attempts at 0, 1, 3 s")
+}
+
+// Skip drops a call that is retrying; retry runs it again at once.
+func TestSkipAndRetryActOnARetryingCall(t *testing.T) {
+	c := newCaseTest(t)
+	c.send(script("r8")[0].Body)
+	c.then(func() { require.NoError(t, c.akute.Inject(fake.Fault{Status: 503, Times: 100})) })
+	c.send(script("r8")[2].Body) // a decision task that keeps failing
+	c.env.RegisterDelayedCallback(func() { c.env.SignalWorkflow(workflows.SignalSkip, nil) }, c.at+2*time.Second)
+	c.env.RegisterDelayedCallback(func() {
+		s := c.state()
+		assert.Empty(t, s.Pending, "skipped while retrying")
+		c.akute.Reset()
+		require.NoError(t, c.akute.Inject(fake.Fault{Status: 503, Times: 1}))
+	}, c.at+time.Minute)
+	c.at += time.Minute
+	c.send(script("r8")[5].Body) // tracking: fails once, then waits 1 s for its retry
+	c.env.RegisterDelayedCallback(func() { c.env.SignalWorkflow(workflows.SignalRetry, nil) }, c.at+500*time.Millisecond)
+	c.at += time.Minute
+	c.signal(workflows.SignalClose)
+	s := c.run(workflows.CaseInput{CaseID: "r8"})
+	require.Len(t, c.akute.Tasks(), 1, "the tracking task only")
+	assert.Contains(t, c.akute.Tasks()[0].Task, "tracking")
+	assert.Len(t, s.Tasks, 1)
+	var summaries []string
+	for _, e := range s.Timeline {
+		if strings.HasPrefix(e.Type, "operator:") {
+			summaries = append(summaries, e.Type+" "+e.Summary)
+		}
+	}
+	assert.Contains(t, summaries, "operator:skip skipping the call in flight (recorded if it already succeeded)")
+	assert.Contains(t, summaries, "operator:retry retrying the call in flight now")
+}
+
+// Close while a call retries: the run waits for the call's answer, and ends
+// with the call still pending, never abandoned in mid-air.
+func TestCloseWaitsForTheCallInFlight(t *testing.T) {
+	c := newCaseTest(t)
+	require.NoError(t, c.akute.Inject(fake.Fault{Status: 503, Times: 100}))
+	c.send(script("r9")[0].Body)
+	c.env.RegisterDelayedCallback(func() { c.env.SignalWorkflow(workflows.SignalClose, nil) }, c.at+2*time.Second)
+	s := c.run(workflows.CaseInput{CaseID: "r9"})
+	assert.True(t, s.Closed)
+	assert.Len(t, s.Pending, 1, "the sync is recorded as not done")
+	assert.Empty(t, c.akute.Patients())
+	last := s.Timeline[len(s.Timeline)-1]
+	assert.Equal(t, "operator:cancelled", last.Type, "the call's answer came before the end")
+}

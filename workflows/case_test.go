@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/carebridge/carebridge/activities"
@@ -37,6 +38,7 @@ func newCaseTest(t *testing.T) *caseTest {
 	t.Cleanup(srv.Close)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{Interceptors: workflows.Interceptors()})
 	workflows.Register(env, workflows.Activities{Akute: activities.NewAkute(akute.New(akute.Config{BaseURL: srv.URL, APIKey: "akute-key"}), "")}, workflows.DefaultCaseConfig())
 	return &caseTest{t: t, env: env, akute: f}
 }

@@ -46,6 +46,7 @@ func replayer(t *testing.T, register func(workflows.WorkflowRegistry)) worker.Wo
 	require.NoError(t, err)
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
 		DataConverter: c.DataConverter(), FailureConverter: c.FailureConverter(),
+		Interceptors: workflows.Interceptors(),
 	})
 	require.NoError(t, err)
 	register(r)

@@ -1,0 +1,61 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/workflow"
+)
+
+// The Go SDK hands a workflow the signals of one workflow task through one
+// channel per signal name, all buffered before any workflow code runs: a
+// "resume" then a "pause" sent together arrive as two full channels, in no
+// order. The inbound interceptor sees each signal as its event is applied,
+// in history order (on replay too), and keeps the operators' ones in an
+// arrival log that the case workflow drains in that order.
+
+// Interceptors are the worker interceptors every carebridge worker, the
+// replayer and the workflow tests run with (worker.Options.Interceptors,
+// WorkflowReplayerOptions.Interceptors).
+func Interceptors() []interceptor.WorkerInterceptor {
+	return []interceptor.WorkerInterceptor{&arrivalInterceptor{}}
+}
+
+type arrivalInterceptor struct {
+	interceptor.WorkerInterceptorBase
+}
+
+func (*arrivalInterceptor) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	in := &arrivalInbound{log: &arrivalLog{}}
+	in.Next = next
+	return in
+}
+
+type arrivalInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	log *arrivalLog
+}
+
+// arrivalLog is the operator signals received and not yet applied, oldest first.
+type arrivalLog struct{ names []string }
+
+type arrivalLogKey struct{}
+
+func (i *arrivalInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
+	return i.Next.ExecuteWorkflow(workflow.WithValue(ctx, arrivalLogKey{}, i.log), in)
+}
+
+func (i *arrivalInbound) HandleSignal(ctx workflow.Context, in *interceptor.HandleSignalInput) error {
+	if operatorSignal[in.SignalName] {
+		i.log.names = append(i.log.names, in.SignalName)
+	}
+	return i.Next.HandleSignal(ctx, in)
+}
+
+// operatorSignal are the signals whose order matters.
+var operatorSignal = map[string]bool{SignalPause: true, SignalResume: true, SignalRetry: true, SignalSkip: true,
+	SignalResync: true, SignalClose: true}
+
+// arrivals is the workflow's arrival log; nil without the interceptor.
+func arrivals(ctx workflow.Context) *arrivalLog {
+	log, _ := ctx.Value(arrivalLogKey{}).(*arrivalLog)
+	return log
+}
