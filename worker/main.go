@@ -95,7 +95,7 @@ func main() {
 		DefaultHeartbeatThrottleInterval: activities.HeartbeatEvery,
 		Interceptors:                     workflows.Interceptors(),
 	})
-	workflows.Register(w, workflows.Activities{Send: send, Akute: akuteActivities}, cases)
+	workflows.Register(w, workflows.Activities{Send: send, Akute: akuteActivities, Runs: activities.NewRuns(c)}, cases)
 
 	logger.Info("worker polling", slog.String("task_queue", tc.TaskQueue), slog.String("namespace", tc.Options.Namespace),
 		slog.String("temporal", tc.Options.HostPort), slog.String("metrics", metricsAddr))

@@ -84,7 +84,8 @@ type CaseState struct {
 	LegacySeenKeys []string `json:"legacy_seen_keys,omitempty"`
 	RulesVersion   int      `json:"rules_version,omitempty"`
 	NextItemID     int      `json:"next_item_id"`
-	Runs           int      `json:"runs"` // continue-as-new count
+	Runs           int      `json:"runs"`               // continue-as-new count
+	Reopened       int      `json:"reopened,omitempty"` // runs started after the case had completed
 }
 
 // DecisionView is a doctor's decision.

@@ -280,3 +280,26 @@ func TestCloseWaitsForTheCallInFlight(t *testing.T) {
 	last := s.Timeline[len(s.Timeline)-1]
 	assert.Equal(t, "operator:cancelled", last.Type, "the call's answer came before the end")
 }
+
+// A delivery after the case's run completed meets the case's memory: a
+// redelivered decision does not create its task again.
+func TestARunAfterCloseStartsFromTheLastRun(t *testing.T) {
+	steps := script("r10")
+	first := newCaseTest(t)
+	for _, step := range steps {
+		first.send(step.Body)
+	}
+	done := first.run(workflows.CaseInput{CaseID: "r10"})
+	require.Len(t, first.akute.Tasks(), 2)
+
+	again := newCaseTest(t)
+	again.previous = &done
+	again.send(steps[2].Body) // the decision, redelivered late
+	again.sendString(`{"event":"ADD_CASE_COMMENT","payload":{"caseId":"r10","activity":{"id":"late-comment","timestamp":"2026-11-02T09:00:00Z"}}}`)
+	s := again.run(workflows.CaseInput{CaseID: "r10"})
+	assert.Empty(t, again.akute.Tasks(), "no task created twice")
+	assert.Equal(t, done.Duplicates+1, s.Duplicates)
+	assert.Equal(t, done.EventsApplied+1, s.EventsApplied, "the new comment applied")
+	assert.Equal(t, 1, s.Reopened)
+	assert.Equal(t, "DELIVERED", s.Order.Status)
+}

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
@@ -29,6 +31,9 @@ type caseTest struct {
 	env   *testsuite.TestWorkflowEnvironment
 	akute *akutetest.Server
 	at    time.Duration // when the next scheduled step happens
+	// previous is what the case's last completed run returned (the
+	// LastCompletedResult activity, played by the test): nil for a new case.
+	previous *workflows.CaseState
 }
 
 func newCaseTest(t *testing.T) *caseTest {
@@ -39,8 +44,17 @@ func newCaseTest(t *testing.T) *caseTest {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{Interceptors: workflows.Interceptors()})
-	workflows.Register(env, workflows.Activities{Akute: activities.NewAkute(akute.New(akute.Config{BaseURL: srv.URL, APIKey: "akute-key"}), "")}, workflows.DefaultCaseConfig())
-	return &caseTest{t: t, env: env, akute: f}
+	workflows.Register(env, workflows.Activities{Akute: activities.NewAkute(akute.New(akute.Config{BaseURL: srv.URL, APIKey: "akute-key"}), ""),
+		Runs: activities.NewRuns(nil)}, workflows.DefaultCaseConfig())
+	c := &caseTest{t: t, env: env, akute: f}
+	env.OnActivity(activities.LastCompletedResultName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ string) (json.RawMessage, error) {
+			if c.previous == nil {
+				return nil, nil
+			}
+			return json.Marshal(c.previous)
+		})
+	return c
 }
 
 // then schedules fn a minute after the previous step.

@@ -25,6 +25,7 @@ type Registry interface {
 type Activities struct {
 	Send  *activities.Send
 	Akute *activities.Akute
+	Runs  *activities.Runs
 }
 
 // Register registers every carebridge workflow and activity under its
@@ -42,6 +43,9 @@ func Register(r Registry, acts Activities, cases CaseConfig) {
 	if a := acts.Akute; a != nil {
 		registerActivity(r, a.SyncAkutePatient, activities.SyncAkutePatientName)
 		registerActivity(r, a.CreateAkuteTask, activities.CreateAkuteTaskName)
+	}
+	if runs := acts.Runs; runs != nil {
+		registerActivity(r, runs.LastCompletedResult, activities.LastCompletedResultName)
 	}
 }
 
