@@ -1,0 +1,136 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
+	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/workflows"
+)
+
+// The case delivery rules (README, "How a case works") through the webhook
+// and the real server.
+
+func newCase(t *testing.T, name string) (caseID, shortID string, steps []carevalidatetest.Step) {
+	caseID = fmt.Sprintf("it-%s-%d", name, time.Now().UnixNano())
+	shortID = fmt.Sprintf("IT-%s-%d", strings.ToUpper(name[:3]), time.Now().UnixNano()%100000)
+	return caseID, shortID, carevalidatetest.Script(carevalidatetest.Case{ID: caseID, ShortID: shortID}, time.Now().Add(-time.Hour))
+}
+
+func signalCase(t *testing.T, caseID, name string) {
+	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", name)
+}
+
+// Two events that carry the same activity (as the reference's example does)
+// both reach Akute.
+func TestDistinctEventsSharingAnActivityThroughTheWebhook(t *testing.T) {
+	caseID, shortID, steps := newCase(t, "shared")
+	deliver(t, steps[0].Body)
+	shared := `"activity":{"id":"shared-act","type":"PAYMENT_COMPLETED","timestamp":"2026-11-01T10:00:00Z"}`
+	deliver(t, []byte(`{"event":"ORDER_TRACKING_ADDED","payload":{"caseId":"`+caseID+`",`+shared+`,"order":{"id":"o1","status":"SHIPPED","trackingId":"1Z1"}}}`))
+	deliver(t, []byte(`{"event":"ORDER_STATUS_CHANGED","payload":{"caseId":"`+caseID+`",`+shared+`,"order":{"id":"o1","status":"RETURNED"}}}`))
+	s := waitCase(t, caseID, "both tasks", func(s workflows.CaseState) bool { return len(s.Tasks) == 2 })
+	assert.Equal(t, 0, s.Duplicates)
+	assert.Len(t, akuteTasks(t, shortID), 2)
+	signalCase(t, caseID, workflows.SignalClose)
+}
+
+// A case that needs attention is found by the runbook's query at once, with
+// no other delivery to prompt it.
+func TestNeedsAttentionIsFoundAtOnce(t *testing.T) {
+	caseID, _, steps := newCase(t, "attention")
+	deliver(t, steps[0].Body)
+	waitCase(t, caseID, "synced", func(s workflows.CaseState) bool { return s.Akute.PatientID != "" && len(s.Pending) == 0 })
+	require.NoError(t, sandbox.akute.Inject(fake.Fault{Status: http.StatusUnprocessableEntity, Body: `{"statusCode":422,"error":"refused"}`, Times: 1}))
+	deliver(t, steps[2].Body) // a decision: its task is refused
+	query := fmt.Sprintf(`WorkflowId=%q AND CarebridgeStatus="needs_attention"`, workflows.CaseWorkflowID(caseID))
+	require.Eventually(t, func() bool {
+		out, err := runCLI("workflow", "list", "--query", query)
+		return err == nil && strings.Contains(out, workflows.CaseWorkflowID(caseID))
+	}, 30*time.Second, 250*time.Millisecond)
+	patient := fmt.Sprintf(`WorkflowId=%q AND AkutePatientId=%q`, workflows.CaseWorkflowID(caseID), waitCase(t, caseID, "", func(workflows.CaseState) bool { return true }).Akute.PatientID)
+	out, err := runCLI("workflow", "list", "--query", patient)
+	require.NoError(t, err)
+	assert.Contains(t, out, workflows.CaseWorkflowID(caseID), "the synced patient routes medications at once")
+	signalCase(t, caseID, workflows.SignalSkip)
+	signalCase(t, caseID, workflows.SignalClose)
+}
+
+// "resume" then "pause" handled in one workflow task (the worker was down
+// while an operator sent them) leave the case paused: arrival order.
+func TestOperatorCommandsApplyInArrivalOrder(t *testing.T) {
+	caseID, _, steps := newCase(t, "order")
+	deliver(t, steps[0].Body)
+	waitCase(t, caseID, "synced", func(s workflows.CaseState) bool { return s.Akute.PatientID != "" && len(s.Pending) == 0 })
+	signalCase(t, caseID, workflows.SignalPause)
+	waitCase(t, caseID, "paused", func(s workflows.CaseState) bool { return s.Paused })
+
+	stack.Signal("worker", sigterm)
+	signalCase(t, caseID, workflows.SignalResume)
+	signalCase(t, caseID, workflows.SignalPause)
+	signalCase(t, caseID, workflows.SignalResume)
+	signalCase(t, caseID, workflows.SignalPause)
+	require.NoError(t, stack.StartWorker())
+	s := waitCase(t, caseID, "the four commands applied", func(s workflows.CaseState) bool {
+		n := 0
+		for _, e := range s.Timeline {
+			if e.Type == "operator:pause" || e.Type == "operator:resume" {
+				n++
+			}
+		}
+		return n == 5
+	})
+	assert.True(t, s.Paused, "the last command was pause")
+	var order []string
+	for _, e := range s.Timeline {
+		if strings.HasPrefix(e.Type, "operator:") {
+			order = append(order, strings.TrimPrefix(e.Type, "operator:"))
+		}
+	}
+	assert.Equal(t, []string{"pause", "resume", "pause", "resume", "pause"}, order)
+	signalCase(t, caseID, workflows.SignalClose)
+}
+
+// An Akute answer slower than the heartbeat timeout of version 0 (a CPU
+// spike, a slow Akute) creates one task, not two.
+func TestALatencySpikeCreatesOneTask(t *testing.T) {
+	caseID, shortID, steps := newCase(t, "spike")
+	deliver(t, steps[0].Body)
+	waitCase(t, caseID, "synced", func(s workflows.CaseState) bool { return s.Akute.PatientID != "" && len(s.Pending) == 0 })
+	require.NoError(t, sandbox.akute.Inject(fake.Fault{Latency: 12 * time.Second, Times: 2}))
+	deliver(t, steps[2].Body)
+	waitCase(t, caseID, "task recorded", func(s workflows.CaseState) bool { return len(s.Tasks) == 1 && len(s.Pending) == 0 })
+	assert.Len(t, akuteTasks(t, shortID), 1)
+	signalCase(t, caseID, workflows.SignalClose)
+}
+
+// A decision redelivered after the case's run completed has no second
+// effect: the new run starts from the last one.
+func TestACaseRemembersAfterItCompleted(t *testing.T) {
+	caseID, shortID, steps := newCase(t, "reopen")
+	for _, step := range steps {
+		deliver(t, step.Body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	require.Eventually(t, func() bool {
+		desc, err := temporal.DescribeWorkflowExecution(ctx, workflows.CaseWorkflowID(caseID), "")
+		return err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	}, 60*time.Second, 250*time.Millisecond, "archived, then completed after its grace")
+	require.Len(t, akuteTasks(t, shortID), 2)
+
+	deliver(t, steps[2].Body) // the decision, late
+	s := waitCase(t, caseID, "reopened", func(s workflows.CaseState) bool { return s.Reopened == 1 && s.Duplicates >= 1 })
+	assert.Equal(t, 8, s.EventsApplied)
+	time.Sleep(time.Second)
+	assert.Len(t, akuteTasks(t, shortID), 2, "no task created twice")
+}
