@@ -34,6 +34,11 @@ var recordedScenarios = []string{
 	"send-succeeded", "send-retried-503", "send-patient-not-found", "send-v0",
 	"case-full-life", "case-attention-retry-skip", "case-pause-resume", "case-resync", "case-close",
 	"case-continued-as-new.run1", "case-continued-as-new.run2", "case-akute-signals", "akute-unrouted",
+	// Version 1 of case-delivery-rules and unrouted-bounds.
+	"case-full-life-rules1", "case-attention-retry-skip-rules1", "case-pause-resume-rules1", "case-resync-rules1",
+	"case-close-rules1", "case-continued-as-new-rules1.run1", "case-continued-as-new-rules1.run2",
+	"case-akute-signals-rules1", "akute-unrouted-rules1", "case-operator-order-rules1",
+	"case-pause-retrying-call-rules1", "case-correction-during-sync-rules1", "case-reopened-rules1",
 }
 
 // replayer replays with the project's own data and failure converters, so

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -51,23 +52,41 @@ const (
 func main() {
 	repo := flag.String("repo", ".", "the carebridge checkout whose worker, starter and sandbox run (an older commit, for an old version)")
 	out := flag.String("out", "workflows/testdata/histories", "where the histories go; its codec-keys file is the test-only key")
-	only := flag.String("only", "", "comma-separated scenarios (default: all but send-v0)")
+	only := flag.String("only", "", "comma-separated scenarios (default: every one not recorded yet, but send-v0)")
+	overwrite := flag.Bool("overwrite", false, "record again over existing files (never for a released version)")
 	logPath := flag.String("log", "", "write the stack's output here")
 	flag.Parse()
 
-	names := strings.Split(*only, ",")
-	if *only == "" {
-		names = nil
-		for _, s := range scenarios {
-			if !s.explicit {
-				names = append(names, s.name)
-			}
+	var names []string
+	for _, s := range scenarios {
+		named := slices.Contains(strings.Split(*only, ","), s.name)
+		recorded := exists(*out, s.name)
+		switch {
+		case named && recorded && !*overwrite:
+			fmt.Fprintf(os.Stderr, "histories: %s is recorded already; a released version's history is kept as it is (-overwrite to replace it)\n", s.name)
+			os.Exit(2)
+		case named || (*only == "" && !s.explicit && !recorded):
+			names = append(names, s.name)
 		}
+	}
+	if len(names) == 0 {
+		fmt.Println("every scenario is recorded; -only names one to record")
+		return
 	}
 	if err := record(*repo, *out, names, *logPath); err != nil {
 		fmt.Fprintln(os.Stderr, "histories:", err)
 		os.Exit(1)
 	}
+}
+
+// exists reports whether a scenario's history (or its first run) is in dir.
+func exists(dir, name string) bool {
+	for _, f := range []string{name + ".json", name + ".run1.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func record(repo, out string, names []string, logPath string) error {
@@ -384,6 +403,8 @@ var scenarios = []scenario{
 		}
 		return nil
 	}},
+	// Version 0 of case-delivery-rules and unrouted-bounds; their files were
+	// recorded before version 1 and stay as they are.
 	{name: "case-full-life", run: caseFullLife},
 	{name: "case-attention-retry-skip", run: caseAttentionRetrySkip},
 	{name: "case-pause-resume", run: casePauseResume},
@@ -392,6 +413,135 @@ var scenarios = []scenario{
 	{name: "case-continued-as-new", run: caseContinuedAsNew},
 	{name: "case-akute-signals", run: caseAkuteSignals},
 	{name: "akute-unrouted", run: akuteUnrouted},
+	// Version 1: the same lives, and what version 1 does differently.
+	{name: "case-full-life-rules1", run: caseFullLife},
+	{name: "case-attention-retry-skip-rules1", run: caseAttentionRetrySkip},
+	{name: "case-pause-resume-rules1", run: casePauseResume},
+	{name: "case-resync-rules1", run: caseResync},
+	{name: "case-close-rules1", run: caseClose},
+	{name: "case-continued-as-new-rules1", run: caseContinuedAsNew},
+	{name: "case-akute-signals-rules1", run: caseAkuteSignals},
+	{name: "akute-unrouted-rules1", run: akuteUnrouted},
+	{name: "case-operator-order-rules1", run: caseOperatorOrder},
+	{name: "case-pause-retrying-call-rules1", run: casePauseRetryingCall},
+	{name: "case-correction-during-sync-rules1", run: caseCorrectionDuringSync},
+	{name: "case-reopened-rules1", run: caseReopened},
+}
+
+// caseOperatorOrder: resume, pause, resume, pause sent while the worker is
+// down, applied in one workflow task in their order.
+func caseOperatorOrder(d *driver) ([]string, error) {
+	caseID, shortID := d.newCase()
+	if err := d.deliver(script(caseID, shortID)[0]); err != nil {
+		return nil, err
+	}
+	if _, err := d.waitCase(caseID, "patient synced", synced); err != nil {
+		return nil, err
+	}
+	d.stack.Signal("worker", syscall.SIGTERM)
+	for _, name := range []string{workflows.SignalPause, workflows.SignalResume, workflows.SignalPause} {
+		if err := d.signal(caseID, name); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.stack.StartWorker(); err != nil {
+		return nil, err
+	}
+	return closeCase(d, caseID, func(s workflows.CaseState) bool { return s.Paused })
+}
+
+// casePauseRetryingCall: a sync retries through an Akute outage; pause
+// cancels it; resume runs it again and it goes through.
+func casePauseRetryingCall(d *driver) ([]string, error) {
+	caseID, shortID := d.newCase()
+	akute := fake.Control{URL: d.stack.SandboxURL + "/akute/v1"}
+	if err := d.akuteFault(fake.Fault{Status: http.StatusServiceUnavailable, Times: 1000}); err != nil {
+		return nil, err
+	}
+	if err := d.deliver(script(caseID, shortID)[0]); err != nil {
+		return nil, err
+	}
+	time.Sleep(2 * time.Second) // a first attempt and its retry
+	if err := d.signal(caseID, workflows.SignalPause); err != nil {
+		return nil, err
+	}
+	if _, err := d.waitCase(caseID, "paused, the call cancelled", func(s workflows.CaseState) bool {
+		return s.Paused && len(s.Timeline) > 0 && s.Timeline[len(s.Timeline)-1].Type == "operator:cancelled"
+	}); err != nil {
+		return nil, err
+	}
+	if err := akute.Reset(); err != nil {
+		return nil, err
+	}
+	if err := d.signal(caseID, workflows.SignalResume); err != nil {
+		return nil, err
+	}
+	return closeCase(d, caseID, synced)
+}
+
+// caseCorrectionDuringSync: the patient's address is corrected while the
+// first sync retries; a second sync sends the correction.
+func caseCorrectionDuringSync(d *driver) ([]string, error) {
+	caseID, shortID := d.newCase()
+	corrected := carevalidatetest.Patient("sub-" + caseID)
+	corrected["address"] = "1 Corrected Way"
+	fixed := carevalidatetest.Script(carevalidatetest.Case{ID: caseID, ShortID: shortID, Submitter: corrected}, start)
+	akute := fake.Control{URL: d.stack.SandboxURL + "/akute/v1"}
+	if err := akute.Reset(); err != nil {
+		return nil, err
+	}
+	if err := d.akuteFault(fake.Fault{Status: http.StatusServiceUnavailable, Times: 2}); err != nil {
+		return nil, err
+	}
+	if err := d.deliver(script(caseID, shortID)[0]); err != nil {
+		return nil, err
+	}
+	// The correction arrives once the first sync has met the outage.
+	for deadline := time.Now().Add(waitLimit); ; time.Sleep(50 * time.Millisecond) {
+		got, err := akute.Requests()
+		if err == nil && slices.ContainsFunc(got, func(r fake.Request) bool { return r.Fault }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("the first sync never reached Akute")
+		}
+	}
+	if err := d.deliver(fixed[1].Body); err != nil {
+		return nil, err
+	}
+	return closeCase(d, caseID, func(s workflows.CaseState) bool {
+		return synced(s) && strings.Count(timelineTypes(s), "akute:patient_") == 2
+	})
+}
+
+// caseReopened: a decision redelivered after the case completed.
+func caseReopened(d *driver) ([]string, error) {
+	caseID, shortID := d.newCase()
+	s := script(caseID, shortID)
+	if err := d.deliver(s...); err != nil {
+		return nil, err
+	}
+	id := workflows.CaseWorkflowID(caseID)
+	if _, err := d.runs(id); err != nil { // waits until it completed
+		return nil, err
+	}
+	if err := d.deliver(s[2]); err != nil {
+		return nil, err
+	}
+	if _, err := d.waitCase(caseID, "reopened, done", func(s workflows.CaseState) bool {
+		return s.Reopened == 1 && s.CarebridgeStatus == workflows.StatusDone
+	}); err != nil {
+		return nil, err
+	}
+	return []string{id}, nil
+}
+
+func timelineTypes(s workflows.CaseState) string {
+	var b strings.Builder
+	for _, e := range s.Timeline {
+		b.WriteString(e.Type + " ")
+	}
+	return b.String()
 }
 
 var start = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
