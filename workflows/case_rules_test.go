@@ -8,9 +8,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
+	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/clients/carevalidate"
 	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
 	"github.com/carebridge/carebridge/internal/fake"
@@ -302,4 +307,38 @@ func TestARunAfterCloseStartsFromTheLastRun(t *testing.T) {
 	assert.Equal(t, done.EventsApplied+1, s.EventsApplied, "the new comment applied")
 	assert.Equal(t, 1, s.Reopened)
 	assert.Equal(t, "DELIVERED", s.Order.Status)
+}
+
+// The worker's configuration bounds a run (CAREBRIDGE_CASE_MAX_SIGNALS), not
+// the starter's, and the state query reads the state without writing into it.
+func TestWorkerConfigBoundsARunAndQueriesOnlyRead(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{Interceptors: workflows.Interceptors()})
+	workflows.Register(env, workflows.Activities{Runs: activities.NewRuns(nil)},
+		workflows.CaseConfig{MaxSignals: 3, MaxHistory: 1000, ArchiveGrace: time.Minute})
+	env.OnActivity(activities.LastCompletedResultName, mock.Anything, mock.Anything).Return(nil, nil)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalPause, nil) }, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(workflows.QueryState)
+		require.NoError(t, err)
+		var s workflows.CaseState
+		require.NoError(t, v.Get(&s))
+		assert.Equal(t, workflows.StatusPaused, s.CarebridgeStatus)
+	}, 2*time.Minute)
+	for i := range 2 {
+		env.RegisterDelayedCallback(func() {
+			ev, err := carevalidate.Parse([]byte(fmt.Sprintf(`{"event":"ADD_CASE_COMMENT","payload":{"caseId":"r11","activity":{"id":"c%d"}}}`, i)))
+			require.NoError(t, err)
+			env.SignalWorkflow(workflows.SignalCaseEvent, ev)
+		}, time.Duration(3+i)*time.Minute)
+	}
+	env.ExecuteWorkflow(workflows.CaseWorkflowName, workflows.CaseInput{CaseID: "r11"})
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, env.GetWorkflowError(), &can, "continued as new after the worker's 3 signals")
+	var next workflows.CaseInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	assert.Equal(t, 2, next.State.EventsApplied)
+	assert.Zero(t, next.MaxSignals, "the worker's limits are not frozen into the next run")
+	assert.Equal(t, workflows.StatusRunning, next.State.CarebridgeStatus, "the query computed a view; it wrote nothing")
 }
