@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,15 +102,32 @@ func TestOperatorCommandsApplyInArrivalOrder(t *testing.T) {
 	signalCase(t, caseID, workflows.SignalClose)
 }
 
-// An Akute answer slower than the heartbeat timeout of version 0 (a CPU
-// spike, a slow Akute) creates one task, not two.
-func TestALatencySpikeCreatesOneTask(t *testing.T) {
-	caseID, shortID, steps := newCase(t, "spike")
+// A worker that stalls mid-call (a CPU spike, a GC pause, a VM descheduled)
+// for longer than version 0's heartbeat timeout (6 s) but less than version
+// 1's (10 s) creates one task: under version 0 Temporal gave up on the call
+// and started a second attempt while the first still ran, and both reached
+// Akute.
+func TestAStalledWorkerCreatesOneTask(t *testing.T) {
+	caseID, shortID, steps := newCase(t, "stall")
 	deliver(t, steps[0].Body)
 	waitCase(t, caseID, "synced", func(s workflows.CaseState) bool { return s.Akute.PatientID != "" && len(s.Pending) == 0 })
-	require.NoError(t, sandbox.akute.Inject(fake.Fault{Latency: 12 * time.Second, Times: 2}))
-	deliver(t, steps[2].Body)
+	require.NoError(t, sandbox.akute.Reset())
+	require.NoError(t, sandbox.akute.Inject(fake.Fault{Latency: 4 * time.Second, Times: 2}))
+	deliver(t, steps[2].Body) // a decision: its task call is slow
+	require.Eventually(t, func() bool {
+		reqs, err := sandbox.akute.Requests()
+		return err == nil && slices.ContainsFunc(reqs, func(r fake.Request) bool {
+			return r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/tasks")
+		})
+	}, 30*time.Second, 20*time.Millisecond, "the task's creation reached Akute")
+	// Akute creates the task 4 s later, while the worker is stalled.
+	pid := stack.PID("worker")
+	require.NotZero(t, pid)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+	time.Sleep(6500 * time.Millisecond) // the stall itself: what this test is about
+	require.NoError(t, syscall.Kill(pid, syscall.SIGCONT))
 	waitCase(t, caseID, "task recorded", func(s workflows.CaseState) bool { return len(s.Tasks) == 1 && len(s.Pending) == 0 })
+	time.Sleep(3 * time.Second) // room for a second attempt, were there one
 	assert.Len(t, akuteTasks(t, shortID), 1)
 	signalCase(t, caseID, workflows.SignalClose)
 }
