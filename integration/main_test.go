@@ -35,6 +35,10 @@ const (
 // signingSecret turns on CareValidate's optional x-cv-signature.
 const signingSecret = "integration-signing-secret"
 
+// server picks the Temporal server: the dev server, or "postgres" for
+// Temporal's own server on PostgreSQL with two workers (make test-postgres).
+var server = flag.String("server", "", `"postgres": run against Temporal's own server on PostgreSQL`)
+
 var (
 	stack    *devstack.Stack
 	temporal client.Client
@@ -60,12 +64,22 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	logs, _ := os.Create(filepath.Join(dir, "stack.log"))
+	logPath := filepath.Join(dir, "stack.log")
+	if keep := os.Getenv("CAREBRIDGE_STACK_LOG"); keep != "" {
+		logPath = keep // kept after the run, for whoever debugs it
+	}
+	logs, _ := os.Create(logPath)
 
+	workers := 1
+	if *server == devstack.ServerPostgres {
+		workers = 2
+	}
 	stack, err = devstack.Start(ctx, devstack.Options{
 		RepoRoot: root,
 		DataDir:  dir,
 		Headless: true,
+		Server:   *server,
+		Workers:  workers,
 		Env: map[string]string{
 			"CAREBRIDGE_SEND_WAIT":        sendWait.String(),
 			"CAREVALIDATE_SIGNING_SECRET": signingSecret,
@@ -96,7 +110,7 @@ func run(m *testing.M) int {
 	code := m.Run()
 	if code != 0 {
 		// Keep what the processes said for whoever reads the failure.
-		if b, err := os.ReadFile(filepath.Join(dir, "stack.log")); err == nil {
+		if b, err := os.ReadFile(logPath); err == nil {
 			tail := b
 			if len(tail) > 20000 {
 				tail = tail[len(tail)-20000:]

@@ -46,14 +46,23 @@ type Options struct {
 	KeepUpstreamEnv bool
 	Logs            io.Writer // every process's output, prefixed; nil discards
 	Untuned         bool      // the dev server's defaults (benchmark comparisons)
+	// Server is "" for the temporal CLI's dev server, or ServerPostgres for
+	// Temporal's own server on PostgreSQL (postgres.go).
+	Server string
+	// Workers is how many worker processes run (default 1): "worker",
+	// "worker-2", ...
+	Workers int
 }
 
 // Stack is a running stack.
 type Stack struct {
 	opts         Options
 	bin          string // worker, starter and sandbox binaries
-	temporalPath string // the pinned temporal CLI, in Go's build cache
+	cliPath      string // the pinned temporal CLI, in Go's build cache
+	temporalPath string // the Temporal server's program: the CLI (dev server) or the server tool
 	temporalArgs []string
+	temporalEnv  []string
+	pg           *postgres // with Server: ServerPostgres
 	TemporalAddr string
 	UIURL        string
 	StarterURL   string
@@ -139,6 +148,13 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.StartWorker(); err != nil {
 		return nil, err
 	}
+	for i := 2; i <= opts.Workers; i++ {
+		// Each worker its own metrics port.
+		env := append(slices.Clone(s.env), "CAREBRIDGE_METRICS_ADDR=127.0.0.1:0")
+		if err := s.spawn(fmt.Sprintf("worker-%d", i), filepath.Join(s.bin, "worker"), nil, env, nil); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.StartStarter(ctx); err != nil {
 		return nil, err
 	}
@@ -166,11 +182,16 @@ func (s *Stack) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("devstack: building the temporal CLI: %v\n%s", err, stderr.String())
 	}
-	s.temporalPath = strings.TrimSpace(string(out))
+	s.cliPath = strings.TrimSpace(string(out))
+	s.temporalPath = s.cliPath
 	return nil
 }
 
 func (s *Stack) startTemporal(ctx context.Context) error {
+	s.temporalEnv = os.Environ()
+	if s.opts.Server == ServerPostgres {
+		return s.startTemporalServer(ctx)
+	}
 	port := s.opts.TemporalPort
 	if port == 0 {
 		port = freePort()
@@ -204,7 +225,7 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 // RestartTemporal starts the dev server again on the same state and port
 // (after Signal("temporal", …)) and waits until it answers.
 func (s *Stack) RestartTemporal(ctx context.Context) error {
-	if err := s.spawn("temporal", s.temporalPath, s.temporalArgs, os.Environ(), nil); err != nil {
+	if err := s.spawn("temporal", s.temporalPath, s.temporalArgs, s.temporalEnv, nil); err != nil {
 		return err
 	}
 	return s.WaitTemporal(ctx, 60*time.Second)
@@ -278,7 +299,7 @@ func (s *Stack) SetEnv(name, value string) {
 func (s *Stack) Env(name string) string { return s.given[name] }
 
 // TemporalCLI is the path of the pinned temporal CLI.
-func (s *Stack) TemporalCLI() string { return s.temporalPath }
+func (s *Stack) TemporalCLI() string { return s.cliPath }
 
 // PID is a running process's id, or 0.
 func (s *Stack) PID(name string) int {
@@ -342,10 +363,18 @@ func (s *Stack) Signal(name string, sig syscall.Signal) {
 	}
 }
 
-// Stop stops every process: the starter first, Temporal last.
+// Stop stops every process: the starter first, Temporal (and its
+// PostgreSQL) last.
 func (s *Stack) Stop() {
-	for _, name := range []string{"starter", "worker", "sandbox", "temporal"} {
+	names := []string{"starter", "worker"}
+	for i := 2; i <= s.opts.Workers; i++ {
+		names = append(names, fmt.Sprintf("worker-%d", i))
+	}
+	for _, name := range append(names, "sandbox", "temporal") {
 		s.Signal(name, syscall.SIGTERM)
+	}
+	if s.pg != nil {
+		_ = s.StopPostgres()
 	}
 }
 

@@ -1,0 +1,243 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carebridge/carebridge/workflows"
+)
+
+// The production topology, natively: Temporal's own server (the pinned
+// `server` tool of tools/go.mod) with deploy/temporal/postgres.yaml, on a
+// throwaway PostgreSQL cluster under the stack's data directory, listening
+// on loopback only. Schemas are made by the pinned `sql` tool from the
+// server module's own schema files; the namespace and carebridge's search
+// attributes by the temporal CLI, as docker-compose.yml's setup does.
+
+// ServerPostgres selects this topology in Options.Server.
+const ServerPostgres = "postgres"
+
+// pgUser is PostgreSQL's superuser in the throwaway cluster (trust
+// authentication, loopback only).
+const pgUser = "temporal"
+
+type postgres struct {
+	bin  string // PostgreSQL's programs
+	dir  string // the cluster
+	port int
+	as   []string // runuser prefix when running as root
+}
+
+// findPostgres locates initdb and pg_ctl (Debian keeps them off PATH).
+func findPostgres() (string, error) {
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.Sort(dirs)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if _, err := os.Stat(filepath.Join(dirs[i], "pg_ctl")); err == nil {
+			return dirs[i], nil
+		}
+	}
+	return "", errors.New("devstack: PostgreSQL is not installed (apt-get install postgresql; make test-postgres does it)")
+}
+
+// startPostgres makes and starts the cluster. PostgreSQL refuses to run as
+// root: as root, it runs as the postgres user the Debian package creates.
+func (s *Stack) startPostgres(ctx context.Context) error {
+	bin, err := findPostgres()
+	if err != nil {
+		return err
+	}
+	pg := &postgres{bin: bin, dir: filepath.Join(s.opts.DataDir, "postgres"), port: freePort()}
+	if err := os.MkdirAll(pg.dir, 0o700); err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return fmt.Errorf("devstack: running as root needs the postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		// The data directory's parents must be reachable by that user.
+		if err := os.Chmod(s.opts.DataDir, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chown(pg.dir, uid, gid); err != nil {
+			return err
+		}
+		pg.as = []string{"runuser", "-u", "postgres", "--"}
+	}
+	s.pg = pg
+	if err := pg.run(ctx, "initdb", "-D", pg.dir, "-U", pgUser, "--auth=trust", "--no-sync", "-E", "UTF8"); err != nil {
+		return err
+	}
+	return s.StartPostgres()
+}
+
+func (pg *postgres) run(ctx context.Context, program string, args ...string) error {
+	argv := append(append(slices.Clone(pg.as), filepath.Join(pg.bin, program)), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = pg.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("devstack: %s: %v\n%s", program, err, out)
+	}
+	return nil
+}
+
+// StartPostgres starts the stack's PostgreSQL (again) and waits until it
+// accepts connections.
+func (s *Stack) StartPostgres() error {
+	pg := s.pg
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", pg.port, pg.dir)
+	return pg.run(context.Background(), "pg_ctl", "-D", pg.dir, "-o", opts, "-l", filepath.Join(pg.dir, "log"), "-w", "-t", "60", "start")
+}
+
+// StopPostgres stops the stack's PostgreSQL at once (a crash, to the
+// clients: open connections are cut).
+func (s *Stack) StopPostgres() error {
+	if s.pg == nil {
+		return nil
+	}
+	return s.pg.run(context.Background(), "pg_ctl", "-D", s.pg.dir, "-m", "immediate", "-w", "stop")
+}
+
+// PostgresAddr is the stack's PostgreSQL, host:port.
+func (s *Stack) PostgresAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.pg.port) }
+
+// setupTemporalOnPostgres creates Temporal's databases and schemas with the
+// pinned sql tool, as the compose file's auto-setup does.
+func (s *Stack) setupTemporalOnPostgres(ctx context.Context) error {
+	schema, err := s.goOutput(ctx, "go", "-C", "tools", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/server")
+	if err != nil {
+		return err
+	}
+	sqlTool, err := s.goOutput(ctx, "go", "-C", "tools", "tool", "-n", "sql")
+	if err != nil {
+		return err
+	}
+	for db, dir := range map[string]string{"temporal": "temporal", "temporal_visibility": "visibility"} {
+		common := []string{"--plugin", "postgres12", "--ep", "127.0.0.1", "-p", strconv.Itoa(s.pg.port), "-u", pgUser, "--db", db}
+		for _, step := range [][]string{
+			{"create-database"},
+			{"setup-schema", "-v", "0.0"},
+			{"update-schema", "-d", filepath.Join(schema, "schema", "postgresql", "v12", dir, "versioned")},
+		} {
+			cmd := exec.CommandContext(ctx, sqlTool, append(slices.Clone(common), step...)...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("devstack: temporal-sql-tool %s %s: %v\n%s", db, step[0], err, out)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Stack) goOutput(ctx context.Context, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = s.opts.RepoRoot
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("devstack: %s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// startTemporalServer starts Temporal's server on the stack's PostgreSQL,
+// then registers the namespace and the search attributes.
+func (s *Stack) startTemporalServer(ctx context.Context) error {
+	if err := s.startPostgres(ctx); err != nil {
+		return err
+	}
+	if err := s.setupTemporalOnPostgres(ctx); err != nil {
+		return err
+	}
+	server, err := s.goOutput(ctx, "go", "-C", "tools", "tool", "-n", "server")
+	if err != nil {
+		return err
+	}
+	port := freePort()
+	s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", port)
+	env := map[string]string{
+		"TEMPORAL_POSTGRES_ADDR": s.PostgresAddr(), "TEMPORAL_POSTGRES_USER": pgUser,
+		"TEMPORAL_FRONTEND_PORT":  strconv.Itoa(port),
+		"TEMPORAL_DYNAMIC_CONFIG": filepath.Join(s.opts.RepoRoot, "deploy", "temporal", "dynamicconfig.yaml"),
+	}
+	for _, name := range []string{"TEMPORAL_FRONTEND_HTTP_PORT", "TEMPORAL_MATCHING_PORT", "TEMPORAL_HISTORY_PORT",
+		"TEMPORAL_WORKER_PORT", "TEMPORAL_METRICS_PORT"} {
+		env[name] = strconv.Itoa(freePort())
+	}
+	// Membership ports are stored as PostgreSQL smallints: below 32768,
+	// where the kernel's ephemeral ports are not.
+	for _, name := range []string{"TEMPORAL_FRONTEND_MEMBERSHIP_PORT", "TEMPORAL_MATCHING_MEMBERSHIP_PORT",
+		"TEMPORAL_HISTORY_MEMBERSHIP_PORT", "TEMPORAL_WORKER_MEMBERSHIP_PORT"} {
+		p, err := freePortBelow(32768)
+		if err != nil {
+			return err
+		}
+		env[name] = strconv.Itoa(p)
+	}
+	s.temporalPath, s.temporalArgs = server, []string{"--root", s.opts.RepoRoot, "--config", "deploy/temporal", "--env", "postgres", "start"}
+	s.temporalEnv = os.Environ()
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		s.temporalEnv = append(s.temporalEnv, k+"="+env[k])
+	}
+	if err := s.RestartTemporal(ctx); err != nil {
+		return err
+	}
+	return s.registerNamespace(ctx)
+}
+
+// registerNamespace creates the default namespace and carebridge's search
+// attributes with the temporal CLI, retrying while the server settles.
+func (s *Stack) registerNamespace(ctx context.Context) error {
+	cli := s.cliPath
+	attrs := []string{"operator", "search-attribute", "create", "--address", s.TemporalAddr, "--namespace", "default"}
+	for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes)) {
+		attrs = append(attrs, "--name", name, "--type", workflows.SearchAttributes[name])
+	}
+	for _, args := range [][]string{
+		{"operator", "namespace", "create", "--address", s.TemporalAddr, "--namespace", "default", "--retention", "24h"},
+		attrs,
+	} {
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput()
+			if err == nil || strings.Contains(string(out), "already") {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("devstack: temporal %s: %v\n%s", strings.Join(args[:3], " "), err, out)
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	return nil
+}
+
+// freePortBelow finds a port below limit that is free now.
+func freePortBelow(limit int) (int, error) {
+	for range 200 {
+		port := 20000 + rand.IntN(limit-20000)
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			ln.Close()
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("devstack: no free port below %d", limit)
+}
