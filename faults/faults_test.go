@@ -42,6 +42,10 @@ const (
 	tasksPerCase     = 2 // the scripted case: a decision and a tracking task
 )
 
+// server picks the Temporal server: the dev server, or "postgres" for
+// Temporal's own server on PostgreSQL with two workers (make test-postgres).
+var server = flag.String("server", "", `"postgres": run against Temporal's own server on PostgreSQL`)
+
 var (
 	stack   *devstack.Stack
 	sandbox struct{ activepieces, realtime, alleviate, akute fake.Control }
@@ -55,8 +59,12 @@ func TestMain(m *testing.M) {
 	defer os.RemoveAll(dir)
 	logs, _ := os.Create(filepath.Join(dir, "stack.log"))
 	var err error
+	workers := 1
+	if *server == devstack.ServerPostgres {
+		workers = 2
+	}
 	stack, err = devstack.Start(context.Background(), devstack.Options{
-		RepoRoot: root, DataDir: dir, Headless: true, Logs: logs,
+		RepoRoot: root, DataDir: dir, Headless: true, Logs: logs, Server: *server, Workers: workers,
 		Env: map[string]string{
 			// Short client timeouts so a hung upstream is a timeout in seconds.
 			"ALLEVIATE_TIMEOUT": "2s", "REALTIME_TIMEOUT": "2s", "AKUTE_TIMEOUT": "2s", "ACTIVEPIECES_TIMEOUT": "2s",
@@ -337,11 +345,36 @@ func TestWorkerKilledMidLoad(t *testing.T) {
 	l := startLoad(t, "sigkill")
 	time.Sleep(700 * time.Millisecond)
 	stack.Signal("worker", syscall.SIGKILL)
+	if *server == devstack.ServerPostgres {
+		// Two workers: the other one finishes the work alone.
+		require.NoError(t, sandbox.alleviate.SetLatency(0))
+		require.NoError(t, sandbox.akute.SetLatency(0))
+		l.settle(t, true)
+		require.NoError(t, stack.StartWorker())
+		return
+	}
 	time.Sleep(2 * time.Second)
 	require.NoError(t, stack.StartWorker())
 	require.NoError(t, sandbox.alleviate.SetLatency(0))
 	require.NoError(t, sandbox.akute.SetLatency(0))
 	l.settle(t, true)
+}
+
+// PostgreSQL stopped and started again mid-load: Temporal cannot record
+// anything meanwhile, so the starter answers 503 and senders retry; once it
+// is back nothing is lost.
+func TestDatabaseRestartedMidLoad(t *testing.T) {
+	if *server != devstack.ServerPostgres {
+		t.Skip("the dev server keeps its state in SQLite: run with -server postgres (make test-postgres)")
+	}
+	reset(t)
+	l := startLoad(t, "postgres")
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, stack.StopPostgres())
+	time.Sleep(4 * time.Second)
+	require.NoError(t, stack.StartPostgres())
+	l.settle(t, false)
+	assert.Positive(t, l.tally.refused503.Load(), "while PostgreSQL was down the starter answered 503")
 }
 
 func TestTemporalRestartedMidLoad(t *testing.T) {
