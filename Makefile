@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint unit tools bench test-faults histories
+.PHONY: run test lint unit tools bench test-faults test-postgres postgres histories
 
 ## run: Temporal dev server, sandbox, worker and starter; Ctrl-C stops them.
 run:
@@ -27,6 +27,18 @@ histories:
 test-faults:
 	$(GO) test -count=1 -tags faults -timeout 20m -v ./faults/
 
+## test-postgres: the production topology natively: Temporal's server on PostgreSQL, two workers, the core paths and three faults.
+POSTGRES_CORE = TestSendReturnsAlleviatesAnswer|TestSendUnknownPatientIs404|TestSendSurvivesAnUpstreamFailingTwice|TestCaseLifeThroughTheWebhook|TestAkuteTaskCompletedReachesTheCase
+POSTGRES_FAULTS = TestWorkerKilledMidLoad|TestDatabaseRestartedMidLoad|TestTemporalRestartedMidLoad
+test-postgres: tools postgres
+	$(GO) test -count=1 -timeout 15m -v -run '^($(POSTGRES_CORE))$$' ./integration/ -args -server postgres
+	$(GO) test -count=1 -tags faults -timeout 15m -v -run '^($(POSTGRES_FAULTS))$$' ./faults/ -args -server postgres
+
+## postgres: install Debian's PostgreSQL when it is missing (the tests start a throwaway cluster of their own).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || \
+		{ echo "Installing PostgreSQL..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 ## unit: the tests that need no Temporal server (seconds).
 unit:
 	$(GO) test -count=1 -short ./...
@@ -36,6 +48,8 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-## tools: build the pinned temporal CLI (cached afterwards).
+## tools: build the pinned temporal CLI, Temporal's server and its SQL tool (cached afterwards).
 tools:
 	$(GO) -C tools tool -n temporal >/dev/null
+	$(GO) -C tools tool -n server >/dev/null
+	$(GO) -C tools tool -n sql >/dev/null
