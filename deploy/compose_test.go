@@ -3,6 +3,7 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/carebridge/carebridge/internal/devstack"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -31,7 +33,8 @@ type service struct {
 	Deploy struct {
 		Replicas int `yaml:"replicas"`
 	} `yaml:"deploy"`
-	Ports []string `yaml:"ports"`
+	Ports   []string `yaml:"ports"`
+	Volumes []string `yaml:"volumes"`
 }
 
 func compose(t *testing.T) map[string]service {
@@ -109,4 +112,46 @@ func TestDockerfile(t *testing.T) {
 	assert.Contains(t, df, "CGO_ENABLED=0", "static binaries")
 	assert.Contains(t, df, "USER nonroot")
 	assert.Contains(t, df, "./worker ./starter")
+}
+
+// The compose file's Temporal and the topology `make test-postgres` runs
+// (deploy/temporal/postgres.yaml) are one configuration: if they differ,
+// what the tests proved is not what a clinic deploys.
+func TestComposeTemporalMatchesTheTestedTopology(t *testing.T) {
+	raw, err := os.ReadFile("temporal/postgres.yaml")
+	require.NoError(t, err)
+	// The file is a template of the server's own (# enable-template): every
+	// {{ … }} stands for a value the test does not need.
+	rendered := regexp.MustCompile(`\{\{[^}]*\}\}`).ReplaceAllString(string(raw), "0")
+	var cfg struct {
+		Persistence struct {
+			DefaultStore     string `yaml:"defaultStore"`
+			VisibilityStore  string `yaml:"visibilityStore"`
+			NumHistoryShards int    `yaml:"numHistoryShards"`
+			Datastores       map[string]struct {
+				SQL struct {
+					PluginName   string `yaml:"pluginName"`
+					DatabaseName string `yaml:"databaseName"`
+				} `yaml:"sql"`
+			} `yaml:"datastores"`
+		} `yaml:"persistence"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(rendered), &cfg))
+	store := cfg.Persistence.Datastores[cfg.Persistence.DefaultStore].SQL
+	visibility := cfg.Persistence.Datastores[cfg.Persistence.VisibilityStore].SQL
+
+	env := compose(t)["temporal"].Environment
+	assert.Equal(t, store.PluginName, env["DB"], "persistence plugin")
+	assert.Equal(t, visibility.PluginName, env["DB"], "SQL visibility on the same PostgreSQL")
+	assert.Equal(t, store.DatabaseName, env["DBNAME"])
+	assert.Equal(t, visibility.DatabaseName, env["VISIBILITY_DBNAME"])
+	assert.Equal(t, fmt.Sprint(cfg.Persistence.NumHistoryShards), env["NUM_HISTORY_SHARDS"])
+	assert.Equal(t, devstack.Namespace, env["DEFAULT_NAMESPACE"])
+	for name, svc := range compose(t) {
+		if ns, ok := svc.Environment["TEMPORAL_NAMESPACE"]; ok {
+			assert.Equal(t, devstack.Namespace, ns, name)
+		}
+	}
+	assert.Contains(t, compose(t)["temporal"].Volumes,
+		"./deploy/temporal/dynamicconfig.yaml:"+env["DYNAMIC_CONFIG_FILE_PATH"]+":ro", "the same dynamic configuration")
 }

@@ -29,6 +29,10 @@ import (
 // ServerPostgres selects this topology in Options.Server.
 const ServerPostgres = "postgres"
 
+// Namespace is the namespace the topology registers (as the compose file's
+// auto-setup does with DEFAULT_NAMESPACE).
+const Namespace = "default"
+
 // pgUser is PostgreSQL's superuser in the throwaway cluster (trust
 // authentication, loopback only).
 const pgUser = "temporal"
@@ -207,12 +211,12 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 // attributes with the temporal CLI, retrying while the server settles.
 func (s *Stack) registerNamespace(ctx context.Context) error {
 	cli := s.cliPath
-	attrs := []string{"operator", "search-attribute", "create", "--address", s.TemporalAddr, "--namespace", "default"}
+	attrs := []string{"operator", "search-attribute", "create", "--address", s.TemporalAddr, "--namespace", Namespace}
 	for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes)) {
 		attrs = append(attrs, "--name", name, "--type", workflows.SearchAttributes[name])
 	}
 	for _, args := range [][]string{
-		{"operator", "namespace", "create", "--address", s.TemporalAddr, "--namespace", "default", "--retention", "24h"},
+		{"operator", "namespace", "create", "--address", s.TemporalAddr, "--namespace", Namespace, "--retention", "24h"},
 		attrs,
 	} {
 		deadline := time.Now().Add(90 * time.Second)
