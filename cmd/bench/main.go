@@ -23,6 +23,7 @@ func main() {
 	cases := flag.Int("cases", 100, "CareValidate cases (8 events each)")
 	hookConc := flag.Int("webhook-concurrency", 50, "webhook concurrency")
 	untuned := flag.Bool("untuned", false, "run the dev server with its defaults")
+	server := flag.String("server", "", `"postgres": Temporal's own server on PostgreSQL (the production topology) instead of the dev server`)
 	out := flag.String("out", "bench-results", "directory for state, logs and the report")
 	flag.Parse()
 
@@ -40,7 +41,7 @@ func main() {
 	_ = os.MkdirAll(dir, 0o755)
 	report, err := bench.Run(context.Background(), bench.Options{
 		RepoRoot: root, Dir: dir, Latency: *latency, Sends: *sends, Concurrency: levels,
-		Cases: *cases, WebhookConc: *hookConc, Untuned: *untuned, ApplyTimeout: 5 * time.Minute,
+		Cases: *cases, WebhookConc: *hookConc, Untuned: *untuned, Server: *server, ApplyTimeout: 5 * time.Minute,
 		Progress: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+f+"\n", a...) },
 	})
 	if err != nil {

@@ -30,7 +30,8 @@ type Options struct {
 	Concurrency  []int
 	Cases        int // CareValidate cases, each a scripted life of 8 events
 	WebhookConc  int
-	Untuned      bool // the dev server's defaults
+	Untuned      bool   // the dev server's defaults
+	Server       string // devstack.Options.Server: "" (dev server) or "postgres"
 	Progress     func(format string, args ...any)
 	ApplyTimeout time.Duration
 }
@@ -76,7 +77,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	defer logs.Close()
 	progress("starting the stack (sandbox latency %s per call)", o.Latency)
 	stack, err := devstack.Start(ctx, devstack.Options{
-		RepoRoot: o.RepoRoot, DataDir: data, Headless: true, Untuned: o.Untuned,
+		RepoRoot: o.RepoRoot, DataDir: data, Headless: true, Untuned: o.Untuned, Server: o.Server,
 		SandboxArgs: []string{"-latency", o.Latency.String()},
 		Logs:        logs,
 	})
