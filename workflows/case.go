@@ -98,10 +98,22 @@ func (cfg CaseConfig) Workflow() func(workflow.Context, CaseInput) (*CaseState, 
 
 func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseState, error) {
 	rules := workflow.GetVersion(ctx, caseRulesChange, workflow.DefaultVersion, caseRulesVersion)
+	var reopened bool
+	var unread error
 	if rules >= 1 && in.State == nil {
-		in.State = lastRunState(ctx, in.CaseID)
+		in.State, unread = lastRunState(ctx, in.CaseID)
+		reopened = in.State != nil
 	}
 	r := newCaseRun(in, rules)
+	switch {
+	case unread != nil:
+		// The case starts empty rather than not at all, and says so.
+		workflow.GetLogger(ctx).Warn("the case's earlier runs could not be read", "error", unread.Error())
+		r.note(ctx, workflow.Now(ctx), "carebridge:history_unread", "", "earlier runs could not be read: started empty")
+	case reopened:
+		r.state.Reopened++
+		r.note(ctx, workflow.Now(ctx), "carebridge:reopened", "", "a delivery after the case's run completed: its state is carried on")
+	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*CaseState, error) { return r.view(), nil }); err != nil {
 		return nil, err
 	}
@@ -164,27 +176,20 @@ func newCaseRun(in CaseInput, rules workflow.Version) *caseRun {
 // lastRunState is what the case's last completed run applied, so that a
 // delivery after it (a late duplicate, a decision re-sent) meets the case's
 // memory instead of an empty run that repeats its effects; nil for a new
-// case. Should Temporal's visibility not answer, the case starts empty
-// rather than not at all, and says so in its timeline.
-func lastRunState(ctx workflow.Context, caseID string) *CaseState {
+// case, and an error when Temporal's visibility did not answer.
+func lastRunState(ctx workflow.Context, caseID string) (*CaseState, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 2 * time.Minute,
 	})
 	var last json.RawMessage
-	var s CaseState
-	err := workflow.ExecuteActivity(ctx, activities.LastCompletedResultName, CaseWorkflowID(caseID)).Get(ctx, &last)
-	switch {
-	case err != nil:
-		workflow.GetLogger(ctx).Warn("the case's earlier runs could not be read", "error", err.Error())
-		return &CaseState{CaseID: caseID, CarebridgeStatus: StatusRunning, Timeline: []TimelineEntry{{At: workflow.Now(ctx),
-			Received: workflow.Now(ctx), Type: "carebridge:history_unread", Summary: "earlier runs could not be read: started empty"}}}
-	case len(last) == 0 || string(last) == "null" || json.Unmarshal(last, &s) != nil || s.CaseID != caseID:
-		return nil
+	if err := workflow.ExecuteActivity(ctx, activities.LastCompletedResultName, CaseWorkflowID(caseID)).Get(ctx, &last); err != nil {
+		return nil, err
 	}
-	s.Reopened++
-	s.Timeline = keepLast(append(s.Timeline, TimelineEntry{At: workflow.Now(ctx), Received: workflow.Now(ctx),
-		Type: "carebridge:reopened", Summary: "a delivery after the case's run completed: its state is carried on"}), timelineLimit)
-	return &s
+	var s CaseState
+	if len(last) == 0 || string(last) == "null" || json.Unmarshal(last, &s) != nil || s.CaseID != caseID {
+		return nil, nil
+	}
+	return &s, nil
 }
 
 // limits are the run's bounds and archive grace: from version 1 on, the

@@ -52,6 +52,11 @@ func (r *caseRun) work(ctx workflow.Context, stop *bool) {
 	}
 }
 
+// inFlight reports whether an Akute call is in flight that an operator can
+// cancel: from version 1 on, the work coroutine keeps its cancel function
+// exactly while the call runs.
+func (r *caseRun) inFlight() bool { return r.cancel != nil }
+
 var akuteRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute}
 
 // akuteGiveUp is how long one Akute call keeps retrying a transient failure

@@ -258,7 +258,7 @@ func decisionText(verdict string, meds []carevalidate.Medication) string {
 // of its own after it.
 func (r *caseRun) queueSync() {
 	for _, it := range r.state.Pending {
-		inFlight := r.rules >= 1 && r.busy && r.current == it.ID
+		inFlight := r.inFlight() && r.current == it.ID
 		if it.Kind == workSyncPatient && !inFlight && (r.state.Attention == nil || r.state.Attention.Item.ID != it.ID) {
 			return
 		}
@@ -285,7 +285,7 @@ func (r *caseRun) queueTask(ev carevalidate.CaseEvent, key, kind, priority, titl
 func (r *caseRun) operate(ctx workflow.Context, name string) {
 	s := r.state
 	summary := ""
-	inFlight := r.rules >= 1 && r.busy && r.cancel != nil
+	inFlight := r.inFlight()
 	switch name {
 	case SignalPause:
 		s.Paused = true

@@ -69,8 +69,9 @@ func New(cfg Config) *Client {
 		SetHeader("Accept", "application/json")}
 }
 
-// do sends a request and decodes a 2xx JSON answer into out (when non-nil).
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+// send sends a request: a transport failure or an answer outside 2xx is an
+// error (Akute's own body read by akuteStatusError).
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body any) (*resty.Response, error) {
 	req := c.http.R().SetContext(ctx)
 	if query != nil {
 		req.SetQueryParamsFromValues(query)
@@ -80,10 +81,19 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := req.Execute(method, path)
 	if err != nil {
-		return upstream.TransportError("akute", err)
+		return nil, upstream.TransportError("akute", err)
 	}
 	if !resp.IsSuccess() {
-		return akuteStatusError(resp)
+		return nil, akuteStatusError(resp)
+	}
+	return resp, nil
+}
+
+// do sends a request and decodes a 2xx JSON answer into out (when non-nil).
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	resp, err := c.send(ctx, method, path, query, body)
+	if err != nil {
+		return err
 	}
 	if out == nil || len(resp.Body()) == 0 {
 		return nil
@@ -98,12 +108,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // its id: the answer's id, else the last segment of the Location header the
 // reference promises ("URI of created resource with :id appended").
 func (c *Client) create(ctx context.Context, collection string, body any) (string, error) {
-	resp, err := c.http.R().SetContext(ctx).SetBody(body).Post(collection)
+	resp, err := c.send(ctx, http.MethodPost, collection, nil, body)
 	if err != nil {
-		return "", upstream.TransportError("akute", err)
-	}
-	if !resp.IsSuccess() {
-		return "", akuteStatusError(resp)
+		return "", err
 	}
 	var out struct {
 		ID string `json:"id"`

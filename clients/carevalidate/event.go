@@ -212,8 +212,8 @@ func Parse(body []byte) (CaseEvent, error) {
 
 // ownActivity is the activity that records this event: payload.activity
 // when it is of the event's type (or names no type), else the newest of the
-// case's activities of that type that carries the event's identifying value
-// (the tracking number, the order status, the decision's verdict). The
+// case's activities of that type (for orders, the one that carries the
+// event's tracking number or status). The
 // reference's own example delivers ORDER_TRACKING_ADDED with a
 // PAYMENT_COMPLETED payload.activity: the activity a delivery carries need
 // not be its event's. Nil when none is known.

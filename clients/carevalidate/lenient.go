@@ -53,12 +53,20 @@ func (o obj) time(key string) time.Time {
 	return t
 }
 
+// boolp is a boolean field; nil when it is missing or not a boolean
+// (unknown, which is not false).
 func (o obj) boolp(key string) *bool {
 	var b bool
 	if json.Unmarshal(o[key], &b) != nil {
 		return nil
 	}
 	return &b
+}
+
+// is reports whether a boolean field is true.
+func (o obj) is(key string) bool {
+	b := o.boolp(key)
+	return b != nil && *b
 }
 
 func (o obj) list(key string) []json.RawMessage {
@@ -89,7 +97,7 @@ func decision(o obj) *Decision {
 	if o == nil {
 		return nil
 	}
-	d := &Decision{ID: o.str("id"), IsApproved: o.str("isApproved") == "true", NoDecision: o.str("isNoDecision") == "true",
+	d := &Decision{ID: o.str("id"), IsApproved: o.is("isApproved"), NoDecision: o.is("isNoDecision"),
 		CreatedAt: o.time("createdAt")}
 	for _, raw := range o.list("medInfo") {
 		if m := object(raw); m != nil {

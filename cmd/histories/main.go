@@ -145,7 +145,7 @@ func record(repo, out string, names []string, logPath string) error {
 		return err
 	}
 	defer tc.Close()
-	d := &driver{ctx: ctx, stack: stack, temporal: tc, out: out}
+	d := &driver{ctx: ctx, stack: stack, temporal: tc, out: out, akute: fake.Control{URL: stack.SandboxURL + "/akute/v1"}}
 	for _, s := range chosen {
 		fmt.Printf("%-28s ", s.name)
 		d.scenario = s.name
@@ -175,6 +175,7 @@ type driver struct {
 	out      string
 	scenario string
 	seq      int
+	akute    fake.Control // the sandbox's Akute
 }
 
 // caseIDs are new and stable enough to read: the scenario's name and a count.
@@ -232,8 +233,24 @@ func (d *driver) akuteSandbox(path string, body any) error {
 	return nil
 }
 
-func (d *driver) akuteFault(f fake.Fault) error {
-	return fake.Control{URL: d.stack.SandboxURL + "/akute/v1"}.Inject(f)
+// outage makes the sandbox's Akute answer 503 to its next n requests, with
+// a clean record.
+func (d *driver) outage(n int) error {
+	if err := d.akute.Reset(); err != nil {
+		return err
+	}
+	return d.akute.Inject(fake.Fault{Status: http.StatusServiceUnavailable, Times: n})
+}
+
+// waitOutageMet waits until a call has met the outage (a 503 answered).
+func (d *driver) waitOutageMet() error {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got, err := d.akute.Requests()
+		if err == nil && slices.ContainsFunc(got, func(r fake.Request) bool { return r.Fault }) {
+			return nil
+		}
+	}
+	return errors.New("no call reached the sandbox's Akute")
 }
 
 // signal sends an operator's signal with the temporal CLI, as the README says.
@@ -454,14 +471,15 @@ func caseOperatorOrder(d *driver) ([]string, error) {
 // cancels it; resume runs it again and it goes through.
 func casePauseRetryingCall(d *driver) ([]string, error) {
 	caseID, shortID := d.newCase()
-	akute := fake.Control{URL: d.stack.SandboxURL + "/akute/v1"}
-	if err := d.akuteFault(fake.Fault{Status: http.StatusServiceUnavailable, Times: 1000}); err != nil {
+	if err := d.outage(1000); err != nil {
 		return nil, err
 	}
 	if err := d.deliver(script(caseID, shortID)[0]); err != nil {
 		return nil, err
 	}
-	time.Sleep(2 * time.Second) // a first attempt and its retry
+	if err := d.waitOutageMet(); err != nil {
+		return nil, err
+	}
 	if err := d.signal(caseID, workflows.SignalPause); err != nil {
 		return nil, err
 	}
@@ -470,7 +488,7 @@ func casePauseRetryingCall(d *driver) ([]string, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := akute.Reset(); err != nil {
+	if err := d.akute.Reset(); err != nil {
 		return nil, err
 	}
 	if err := d.signal(caseID, workflows.SignalResume); err != nil {
@@ -486,25 +504,15 @@ func caseCorrectionDuringSync(d *driver) ([]string, error) {
 	corrected := carevalidatetest.Patient("sub-" + caseID)
 	corrected["address"] = "1 Corrected Way"
 	fixed := carevalidatetest.Script(carevalidatetest.Case{ID: caseID, ShortID: shortID, Submitter: corrected}, start)
-	akute := fake.Control{URL: d.stack.SandboxURL + "/akute/v1"}
-	if err := akute.Reset(); err != nil {
-		return nil, err
-	}
-	if err := d.akuteFault(fake.Fault{Status: http.StatusServiceUnavailable, Times: 2}); err != nil {
+	if err := d.outage(2); err != nil {
 		return nil, err
 	}
 	if err := d.deliver(script(caseID, shortID)[0]); err != nil {
 		return nil, err
 	}
 	// The correction arrives once the first sync has met the outage.
-	for deadline := time.Now().Add(waitLimit); ; time.Sleep(50 * time.Millisecond) {
-		got, err := akute.Requests()
-		if err == nil && slices.ContainsFunc(got, func(r fake.Request) bool { return r.Fault }) {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, errors.New("the first sync never reached Akute")
-		}
+	if err := d.waitOutageMet(); err != nil {
+		return nil, err
 	}
 	if err := d.deliver(fixed[1].Body); err != nil {
 		return nil, err
@@ -607,7 +615,7 @@ func caseAttentionRetrySkip(d *driver) ([]string, error) {
 	}
 	needsAttention := func(s workflows.CaseState) bool { return s.CarebridgeStatus == workflows.StatusNeedsAttention }
 	refusal := fake.Fault{Status: http.StatusUnprocessableEntity, Body: `{"message":"task refused by the sandbox"}`, Times: 1}
-	if err := d.akuteFault(refusal); err != nil {
+	if err := d.akute.Inject(refusal); err != nil {
 		return nil, err
 	}
 	if err := d.deliver(s[2]); err != nil { // the decision: a task
@@ -622,7 +630,7 @@ func caseAttentionRetrySkip(d *driver) ([]string, error) {
 	if _, err := d.waitCase(caseID, "task created on retry", tasks(1)); err != nil {
 		return nil, err
 	}
-	if err := d.akuteFault(refusal); err != nil {
+	if err := d.akute.Inject(refusal); err != nil {
 		return nil, err
 	}
 	if err := d.deliver(s[5]); err != nil { // tracking: a task

@@ -148,10 +148,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.StartWorker(); err != nil {
 		return nil, err
 	}
-	for i := 2; i <= opts.Workers; i++ {
+	for _, name := range s.workerNames()[1:] {
 		// Each worker its own metrics port.
 		env := append(slices.Clone(s.env), "CAREBRIDGE_METRICS_ADDR=127.0.0.1:0")
-		if err := s.spawn(fmt.Sprintf("worker-%d", i), filepath.Join(s.bin, "worker"), nil, env, nil); err != nil {
+		if err := s.spawn(name, filepath.Join(s.bin, "worker"), nil, env, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -174,15 +174,11 @@ func (s *Stack) build(ctx context.Context) error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("devstack: go build: %v\n%s", err, out)
 	}
-	cmd = exec.CommandContext(ctx, "go", "-C", "tools", "tool", "-n", "temporal")
-	cmd.Dir = s.opts.RepoRoot
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	cli, err := s.goOutput(ctx, "-C", "tools", "tool", "-n", "temporal")
 	if err != nil {
-		return fmt.Errorf("devstack: building the temporal CLI: %v\n%s", err, stderr.String())
+		return err
 	}
-	s.cliPath = strings.TrimSpace(string(out))
+	s.cliPath = cli
 	s.temporalPath = s.cliPath
 	return nil
 }
@@ -314,6 +310,15 @@ func (s *Stack) PID(name string) int {
 // Bin is the directory holding the worker, starter and sandbox binaries.
 func (s *Stack) Bin() string { return s.bin }
 
+// workerNames are the worker processes' names: "worker", "worker-2", ...
+func (s *Stack) workerNames() []string {
+	names := []string{"worker"}
+	for i := 2; i <= s.opts.Workers; i++ {
+		names = append(names, fmt.Sprintf("worker-%d", i))
+	}
+	return names
+}
+
 // StartWorker starts (or restarts) the worker.
 func (s *Stack) StartWorker() error {
 	return s.spawn("worker", filepath.Join(s.bin, "worker"), nil, s.env, nil)
@@ -366,11 +371,8 @@ func (s *Stack) Signal(name string, sig syscall.Signal) {
 // Stop stops every process: the starter first, Temporal (and its
 // PostgreSQL) last.
 func (s *Stack) Stop() {
-	names := []string{"starter", "worker"}
-	for i := 2; i <= s.opts.Workers; i++ {
-		names = append(names, fmt.Sprintf("worker-%d", i))
-	}
-	for _, name := range append(names, "sandbox", "temporal") {
+	names := append(append([]string{"starter"}, s.workerNames()...), "sandbox", "temporal")
+	for _, name := range names {
 		s.Signal(name, syscall.SIGTERM)
 	}
 	if s.pg != nil {

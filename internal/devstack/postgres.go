@@ -126,11 +126,11 @@ func (s *Stack) PostgresAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.pg.
 // setupTemporalOnPostgres creates Temporal's databases and schemas with the
 // pinned sql tool, as the compose file's auto-setup does.
 func (s *Stack) setupTemporalOnPostgres(ctx context.Context) error {
-	schema, err := s.goOutput(ctx, "go", "-C", "tools", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/server")
+	schema, err := s.goOutput(ctx, "-C", "tools", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/server")
 	if err != nil {
 		return err
 	}
-	sqlTool, err := s.goOutput(ctx, "go", "-C", "tools", "tool", "-n", "sql")
+	sqlTool, err := s.goOutput(ctx, "-C", "tools", "tool", "-n", "sql")
 	if err != nil {
 		return err
 	}
@@ -150,14 +150,16 @@ func (s *Stack) setupTemporalOnPostgres(ctx context.Context) error {
 	return nil
 }
 
-func (s *Stack) goOutput(ctx context.Context, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+// goOutput runs the go command in the checkout and returns what it printed
+// (a tool's path, a module's directory).
+func (s *Stack) goOutput(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = s.opts.RepoRoot
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("devstack: %s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+		return "", fmt.Errorf("devstack: go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -171,7 +173,7 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 	if err := s.setupTemporalOnPostgres(ctx); err != nil {
 		return err
 	}
-	server, err := s.goOutput(ctx, "go", "-C", "tools", "tool", "-n", "server")
+	server, err := s.goOutput(ctx, "-C", "tools", "tool", "-n", "server")
 	if err != nil {
 		return err
 	}

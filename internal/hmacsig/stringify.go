@@ -260,79 +260,69 @@ func (p *parser) value(depth int) (jsValue, error) {
 
 func (p *parser) object(depth int) (jsValue, error) {
 	o := &jsObject{values: map[string]jsValue{}}
-	p.i++ // {
-	p.space()
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
-		return o, nil
-	}
-	for {
-		p.space()
+	return o, p.elements('}', func() error {
 		if p.i >= len(p.s) || p.s[p.i] != '"' {
-			return nil, errNotJSON
+			return errNotJSON
 		}
 		k, err := p.string()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.space()
 		if p.i >= len(p.s) || p.s[p.i] != ':' {
-			return nil, errNotJSON
+			return errNotJSON
 		}
 		p.i++
 		p.space()
 		v, err := p.value(depth + 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		key := string(utf16Key(k))
 		if _, seen := o.values[key]; !seen {
 			o.keys = append(o.keys, k) // a repeated key keeps its first place
 		}
 		o.values[key] = v // and takes the last value
-		p.space()
-		if p.i >= len(p.s) {
-			return nil, errNotJSON
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return o, nil
-		default:
-			return nil, errNotJSON
-		}
-	}
+		return nil
+	})
 }
 
 func (p *parser) array(depth int) (jsValue, error) {
 	a := jsArray{}
-	p.i++ // [
+	err := p.elements(']', func() error {
+		v, err := p.value(depth + 1)
+		a = append(a, v)
+		return err
+	})
+	return a, err
+}
+
+// elements reads the comma-separated elements of an object or an array,
+// from its opening bracket to its closing one (end), each with element.
+func (p *parser) elements(end byte, element func() error) error {
+	p.i++ // the opening bracket
 	p.space()
-	if p.i < len(p.s) && p.s[p.i] == ']' {
+	if p.i < len(p.s) && p.s[p.i] == end {
 		p.i++
-		return a, nil
+		return nil
 	}
 	for {
 		p.space()
-		v, err := p.value(depth + 1)
-		if err != nil {
-			return nil, err
+		if err := element(); err != nil {
+			return err
 		}
-		a = append(a, v)
 		p.space()
 		if p.i >= len(p.s) {
-			return nil, errNotJSON
+			return errNotJSON
 		}
 		switch p.s[p.i] {
 		case ',':
 			p.i++
-		case ']':
+		case end:
 			p.i++
-			return a, nil
+			return nil
 		default:
-			return nil, errNotJSON
+			return errNotJSON
 		}
 	}
 }
