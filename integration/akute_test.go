@@ -125,7 +125,7 @@ func TestUnknownAkuteEventsAreKeptUnrouted(t *testing.T) {
 	assert.True(t, reasons["shape not recognised"])
 	assert.True(t, reasons["no case created this task"])
 
-	resp, err := http.Get(stack.StarterURL + "/metrics")
+	resp, err := http.Get(stack.InternalURL + "/metrics")
 	require.NoError(t, err)
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()

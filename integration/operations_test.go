@@ -91,7 +91,7 @@ func TestHistoryIsEncrypted(t *testing.T) {
 	}
 	payloads.WriteString("}")
 	decode := func(token string) (int, string) {
-		req, _ := http.NewRequest(http.MethodPost, stack.StarterURL+"/codec/default/decode", strings.NewReader(payloads.String()))
+		req, _ := http.NewRequest(http.MethodPost, stack.InternalURL+"/codec/default/decode", strings.NewReader(payloads.String()))
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -113,7 +113,7 @@ func TestHistoryIsEncrypted(t *testing.T) {
 
 	// And the CLI reads it through the endpoint, as an operator would.
 	cli, err := runCLI("workflow", "show", "--workflow-id", r.header.Get("X-Workflow-Id"),
-		"--codec-endpoint", stack.StarterURL+"/codec", "--codec-auth", "Bearer "+codecToken, "--output", "json")
+		"--codec-endpoint", stack.InternalURL+"/codec", "--codec-auth", "Bearer "+codecToken, "--output", "json")
 	require.NoError(t, err, cli)
 	assert.Contains(t, cli, decodedLead)
 }
@@ -147,22 +147,55 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	starter := scrape(stack.StarterURL + "/metrics")
+	starter := scrape(stack.InternalURL + "/metrics")
 	assert.Contains(t, starter, `carebridge_starter_http_requests_total{code="200",method="POST",route="POST /api/alleviate/send"}`)
 	assert.Contains(t, starter, "carebridge_starter_http_request_duration_seconds_bucket")
 	assert.Contains(t, starter, "temporal_request_total", "the SDK's client metrics")
 	assert.NotContains(t, starter, "john.doe")
 
-	var worker string
+	// The send's steps ran in the starter (eager start) or in a worker.
+	var both string
 	require.Eventually(t, func() bool {
-		worker = scrape(stack.WorkerMetricsURL)
-		return strings.Contains(worker, "temporal_activity_execution_latency_seconds")
+		both = scrape(stack.InternalURL+"/metrics") + scrape(stack.WorkerMetricsURL)
+		return strings.Contains(both, `activity_type="PostAlleviateLead"`)
 	}, 10*time.Second, 250*time.Millisecond)
-	assert.Contains(t, worker, `activity_type="PostAlleviateLead"`)
-	assert.Contains(t, worker, "temporal_workflow_task_execution_latency_seconds")
+	assert.Contains(t, both, "temporal_workflow_task_execution_latency_seconds")
 
 	assert.Equal(t, http.StatusOK, get(t, "/healthz").status)
-	assert.Equal(t, http.StatusOK, get(t, "/readyz").status)
+	assert.Equal(t, http.StatusOK, scrapeStatus(t, stack.InternalURL+"/readyz"))
+}
+
+// The public listener serves the API and the webhooks only: what decrypts
+// patient data (the codec), metrics and readiness are on the internal one.
+func TestInternalRoutesAreNotPublic(t *testing.T) {
+	for _, path := range []string{"/metrics", "/readyz", "/codec/default/decode"} {
+		req, err := http.NewRequest(http.MethodPost, stack.StarterURL+path, strings.NewReader(`{"payloads":[]}`))
+		require.NoError(t, err)
+		if path != "/codec/default/decode" {
+			req.Method = http.MethodGet
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "public %s", path)
+	}
+	req, err := http.NewRequest(http.MethodPost, stack.InternalURL+"/codec/default/decode", strings.NewReader(`{"payloads":[]}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+codecToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the codec on the internal listener")
+	assert.True(t, strings.HasPrefix(stack.InternalURL, "http://127.0.0.1:"), "internal listener on loopback")
+}
+
+func scrapeStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestSearchAttributesFindRuns(t *testing.T) {
@@ -177,18 +210,29 @@ func TestSearchAttributesFindRuns(t *testing.T) {
 }
 
 // The README's "Changing a workflow" finds the runs on a version by the
-// TemporalChangeVersion search attribute before an old branch is retired.
+// TemporalChangeVersion search attribute before an old branch is retired:
+// a case's version marker sets it; a send's version, chosen by its input,
+// is set at its start.
 func TestRunsAreFoundByTheVersionTheyTook(t *testing.T) {
 	r := post(t, "/api/alleviate/send", johnDoe, nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	id := r.header.Get("X-Workflow-Id")
 	require.Eventually(t, func() bool {
-		out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowType=%q AND TemporalChangeVersion="send-local-steps-1"`, workflows.AlleviateSendName))
+		out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowType=%q AND TemporalChangeVersion=%q`,
+			workflows.AlleviateSendName, workflows.SendVersionSearchValue))
 		return err == nil && strings.Contains(out, id)
 	}, 30*time.Second, 500*time.Millisecond)
-	out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowType=%q AND TemporalChangeVersion!="send-local-steps-1"`, workflows.AlleviateSendName))
+	out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowType=%q AND TemporalChangeVersion!=%q`,
+		workflows.AlleviateSendName, workflows.SendVersionSearchValue))
 	require.NoError(t, err, out)
-	assert.NotContains(t, out, id, "a version 1 run is not among those still on version 0")
+	assert.NotContains(t, out, id, "a version 2 run is not among those on older versions")
+
+	caseID := fmt.Sprintf("it-version-%d", time.Now().UnixNano())
+	deliver(t, carevalidatetest.Script(carevalidatetest.Case{ID: caseID, ShortID: "IT-VERSION"}, time.Now().Add(-time.Hour))[0].Body)
+	require.Eventually(t, func() bool {
+		out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowId=%q AND TemporalChangeVersion="case-delivery-rules-2"`, workflows.CaseWorkflowID(caseID)))
+		return err == nil && strings.Contains(out, workflows.CaseWorkflowID(caseID))
+	}, 30*time.Second, 500*time.Millisecond)
 }
 
 // Keys roll: with a new key first, runs encrypted under the old one still

@@ -37,7 +37,10 @@ type akuteAPI struct {
 	verifier  akutewebhook.Verifier
 	log       *slog.Logger
 	unrouted  *prometheus.CounterVec // deliveries no case claimed, by kind and reason
+	starts    *starts
 }
+
+var akuteRoutes = []string{"POST /webhooks/akute"}
 
 func newUnroutedCounter() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -47,7 +50,7 @@ func newUnroutedCounter() *prometheus.CounterVec {
 }
 
 func (a *akuteAPI) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /webhooks/akute", a.webhook)
+	mux.HandleFunc(akuteRoutes[0], a.webhook)
 }
 
 func (a *akuteAPI) webhook(w http.ResponseWriter, r *http.Request) {
@@ -77,8 +80,8 @@ func (a *akuteAPI) webhook(w http.ResponseWriter, r *http.Request) {
 		target, err = a.recordUnrouted(ctx, ev, reason, body)
 	}
 	if err != nil {
-		a.log.Error("akute webhook not recorded", slog.String("kind", ev.Kind), slog.String("error", err.Error()))
-		writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: "the event could not be recorded; retry the delivery"})
+		a.log.Error("akute webhook not recorded", slog.String("kind", ev.Kind))
+		a.starts.refused(w, r, err, "the event could not be recorded; retry the delivery")
 		return
 	}
 	a.log.Info("akute webhook recorded", slog.String("kind", ev.Kind), slog.String("workflow_id", target),

@@ -25,11 +25,14 @@ type caseAPI struct {
 	taskQueue string
 	auth      carevalidate.Auth
 	log       *slog.Logger
+	starts    *starts
 }
 
+var caseRoutes = []string{"POST /webhooks/carevalidate", "GET /api/cases/{case_id}"}
+
 func (a *caseAPI) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /webhooks/carevalidate", a.webhook)
-	mux.HandleFunc("GET /api/cases/{case_id}", a.state)
+	mux.HandleFunc(caseRoutes[0], a.webhook)
+	mux.HandleFunc(caseRoutes[1], a.state)
 }
 
 // webhook hands one CareValidate event to its case's workflow. It answers
@@ -73,15 +76,12 @@ func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
 		TaskQueue:             a.taskQueue,
 		TypedSearchAttributes: caseStartAttributes(ev),
 	}, workflows.CaseWorkflowName, input)
+	w.Header().Set("X-Workflow-Id", id)
 	if err != nil {
-		a.log.Error("carevalidate event not recorded", slog.String("workflow_id", id), slog.String("event", ev.Type),
-			slog.String("error", err.Error()))
-		writeError(w, http.StatusServiceUnavailable, apiError{
-			Code: "temporal_unavailable", Message: "the event could not be recorded; retry the delivery",
-		})
+		a.log.Error("carevalidate event not recorded", slog.String("workflow_id", id), slog.String("event", ev.Type))
+		a.starts.refused(w, r, err, "the event could not be recorded; retry the delivery")
 		return
 	}
-	w.Header().Set("X-Workflow-Id", id)
 	a.log.Info("carevalidate event recorded", slog.String("workflow_id", id), slog.String("run_id", run.GetRunID()),
 		slog.String("event", ev.Type))
 	writeJSON(w, http.StatusAccepted, map[string]string{"workflow_id": id})

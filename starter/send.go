@@ -33,12 +33,18 @@ type sendAPI struct {
 	wait      time.Duration // how long a caller waits for Alleviate's answer
 	// emailHashKey keys the PatientEmailHash search attribute; empty: not set.
 	emailHashKey []byte
-	log          *slog.Logger
+	// eager: the starter runs a send worker (sendworker.go) and asks for
+	// the first workflow task in the start's answer.
+	eager  bool
+	log    *slog.Logger
+	starts *starts
 }
 
+var sendRoutes = []string{"POST /api/alleviate/send", "GET /api/alleviate/send/{id}"}
+
 func (a *sendAPI) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/alleviate/send", a.send)
-	mux.HandleFunc("GET /api/alleviate/send/{id}", a.status)
+	mux.HandleFunc(sendRoutes[0], a.send)
+	mux.HandleFunc(sendRoutes[1], a.status)
 }
 
 // parseSendRequest validates a lead. Field errors name the field and never
@@ -125,9 +131,16 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 	}
 
 	id := workflows.SendWorkflowID(key)
+	w.Header().Set("X-Workflow-Id", id)
+	req.Version = workflows.SendVersion
 	run, err := a.temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
 		ID:        id,
 		TaskQueue: a.taskQueue,
+		// The first workflow task comes back in the start's answer, to the
+		// starter's own send worker, instead of through matching; with its
+		// slots full the server dispatches as usual.
+		EnableEagerStart: a.eager,
+		StaticSummary:    sendSummary(req),
 		// A key already used returns that run (running or finished) instead
 		// of starting another: Alleviate never sees the lead twice.
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -135,13 +148,9 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 		TypedSearchAttributes:    a.searchAttributes(req),
 	}, workflows.AlleviateSendName, req)
 	if err != nil {
-		a.log.Error("starting send failed", slog.String("workflow_id", id), slog.String("error", err.Error()))
-		writeError(w, http.StatusServiceUnavailable, apiError{
-			Code: "temporal_unavailable", Message: "the send could not be recorded; retry with the same Idempotency-Key",
-		})
+		a.starts.refused(w, r, err, "the send could not be recorded; retry with the same Idempotency-Key")
 		return
 	}
-	w.Header().Set("X-Workflow-Id", id)
 
 	ctx, cancel := context.WithTimeout(r.Context(), a.wait)
 	defer cancel()
@@ -172,6 +181,7 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 // of throughput (BENCHMARKS.md).
 func (a *sendAPI) searchAttributes(req workflows.SendRequest) temporal.SearchAttributes {
 	updates := []temporal.SearchAttributeUpdate{
+		workflows.AttrChangeVersion.ValueSet([]string{workflows.SendVersionSearchValue}),
 		workflows.AttrKind.ValueSet("send"),
 		workflows.AttrFormName.ValueSet(req.FormName),
 		workflows.AttrRealtimeInstance.ValueSet(req.Instance),
@@ -180,6 +190,12 @@ func (a *sendAPI) searchAttributes(req workflows.SendRequest) temporal.SearchAtt
 		updates = append(updates, workflows.AttrPatientEmailHash.ValueSet(workflows.EmailHash(a.emailHashKey, req.Email)))
 	}
 	return temporal.NewSearchAttributes(updates...)
+}
+
+// sendSummary is what the Web UI's list shows of a send: its form and
+// Realtime instance, never who the lead is.
+func sendSummary(req workflows.SendRequest) string {
+	return "send " + req.FormName + " lead (Realtime " + req.Instance + ")"
 }
 
 // writeAnswer hands Alleviate's answer back unchanged.

@@ -8,16 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/clients/activepieces"
-	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/clients/alleviate"
-	"github.com/carebridge/carebridge/clients/realtime"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/internal/metrics"
 	"github.com/carebridge/carebridge/workflows"
@@ -35,30 +32,13 @@ func main() {
 	reg := metrics.New("carebridge_worker")
 	tc := env.LoadTemporal(logger, reg.SDK)
 	metricsAddr := env.String("CAREBRIDGE_METRICS_ADDR", ":9090")
-	send := activities.NewSend(
-		activepieces.New(activepieces.Config{
-			WebhookURL: env.Required("ACTIVEPIECES_WEBHOOK_URL"),
-			TokenField: env.String("ACTIVEPIECES_TOKEN_FIELD", ""),
-			Timeout:    env.Duration("ACTIVEPIECES_TIMEOUT", activepieces.DefaultTimeout),
-		}),
-		realtime.New(realtime.Config{
-			BaseURL:    env.Required("REALTIME_BASE_URL"),
-			AuthHeader: env.String("REALTIME_AUTH_HEADER", ""),
-			AuthPrefix: env.String("REALTIME_AUTH_PREFIX", ""),
-			Timeout:    env.Duration("REALTIME_TIMEOUT", realtime.DefaultTimeout),
-		}),
-		alleviate.New(alleviate.Config{
-			BaseURL: env.Required("ALLEVIATE_BASE_URL"),
-			APIKey:  env.Required("ALLEVIATE_API_KEY"),
-			Source:  env.String("ALLEVIATE_SOURCE", alleviate.DefaultSource),
-			Timeout: env.Duration("ALLEVIATE_TIMEOUT", alleviate.DefaultTimeout),
-		}),
-	)
-	akuteActivities := activities.NewAkute(akute.New(akute.Config{
-		BaseURL: env.Required("AKUTE_BASE_URL"),
-		APIKey:  env.Required("AKUTE_API_KEY"),
-		Timeout: env.Duration("AKUTE_TIMEOUT", akute.DefaultTimeout),
-	}), env.String("AKUTE_DEFAULT_TASK_OWNER_ID", ""))
+	// Only what the deployment configured: the send's variables turn on
+	// sends, Akute's turn on cases and Akute's deliveries.
+	send := env.SendActivities()
+	akuteActivities := env.AkuteActivities()
+	on := env.Integrations(map[string]bool{
+		config.IntegrationSend: send != nil, config.IntegrationCareValidate: akuteActivities != nil, config.IntegrationAkute: akuteActivities != nil,
+	}, strings.Join(config.SendVariables, ", ")+" (sends), or "+strings.Join(config.AkuteVariables, ", ")+" (cases and Akute)")
 	cases := workflows.CaseConfig{
 		MaxSignals:   env.Int("CAREBRIDGE_CASE_MAX_SIGNALS", workflows.DefaultMaxSignals),
 		MaxHistory:   env.Int("CAREBRIDGE_CASE_MAX_HISTORY", workflows.DefaultMaxHistory),
@@ -83,7 +63,34 @@ func main() {
 		}
 	}()
 
-	w := worker.New(c, tc.TaskQueue, worker.Options{
+	w := worker.New(c, tc.TaskQueue, workerOptions(false))
+	workflows.Register(w, workflows.Activities{Send: send, Akute: akuteActivities, Runs: activities.NewRuns(c)}, cases)
+	if send != nil {
+		// The sends' own queue, which the starter's eager starts use too:
+		// a send never depends on the starter's worker.
+		sends := worker.New(c, tc.SendTaskQueue, workerOptions(true))
+		workflows.RegisterSends(sends, send)
+		if err := sends.Start(); err != nil {
+			config.Exit("worker", err)
+		}
+		defer sends.Stop()
+	}
+
+	logger.Info("worker polling", slog.String("integrations", strings.Join(on, ",")),
+		slog.String("task_queue", tc.TaskQueue), slog.String("send_task_queue", tc.SendTaskQueue), slog.String("namespace", tc.Options.Namespace),
+		slog.String("temporal", tc.Options.HostPort), slog.String("metrics", metricsAddr))
+	// On SIGINT/SIGTERM: stop polling, let running activities finish (up
+	// to stopTimeout), then exit.
+	if err := w.Run(worker.InterruptCh()); err != nil {
+		config.Exit("worker", err)
+	}
+	_ = reg.Close()
+}
+
+// workerOptions are a worker's options; the sends' queue runs its steps as
+// local activities only, so it polls no activity tasks.
+func workerOptions(sendsOnly bool) worker.Options {
+	return worker.Options{
 		WorkerStopTimeout: stopTimeout,
 		// More pollers than the SDK's two: a task finds a poller waiting
 		// (a sync match) instead of a round trip through the backlog.
@@ -94,15 +101,6 @@ func main() {
 		MaxHeartbeatThrottleInterval:     activities.HeartbeatEvery,
 		DefaultHeartbeatThrottleInterval: activities.HeartbeatEvery,
 		Interceptors:                     workflows.Interceptors(),
-	})
-	workflows.Register(w, workflows.Activities{Send: send, Akute: akuteActivities, Runs: activities.NewRuns(c)}, cases)
-
-	logger.Info("worker polling", slog.String("task_queue", tc.TaskQueue), slog.String("namespace", tc.Options.Namespace),
-		slog.String("temporal", tc.Options.HostPort), slog.String("metrics", metricsAddr))
-	// On SIGINT/SIGTERM: stop polling, let running activities finish (up
-	// to stopTimeout), then exit.
-	if err := w.Run(worker.InterruptCh()); err != nil {
-		config.Exit("worker", err)
+		LocalActivityWorkerOnly:          sendsOnly,
 	}
-	_ = reg.Close()
 }

@@ -49,9 +49,13 @@ const (
 //   - task lists and early task updates are bounded;
 //   - run limits are the worker's (CaseConfig), recorded when a run starts;
 //   - Akute calls heartbeat with a margin.
+//
+// Version 2 upserts only what differs from the run's search attributes as
+// they stand (those the starter set at start, or a continued run carried):
+// a new run no longer writes them again, one visibility write less per run.
 const (
 	caseRulesChange  = "case-delivery-rules"
-	caseRulesVersion = 1
+	caseRulesVersion = 2
 )
 
 // CaseConfig is the worker's configuration of case runs
@@ -105,6 +109,9 @@ func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseStat
 		reopened = in.State != nil
 	}
 	r := newCaseRun(in, rules)
+	if rules >= 2 {
+		r.knowSearchAttributes(workflow.GetTypedSearchAttributes(ctx))
+	}
 	switch {
 	case unread != nil:
 		// The case starts empty rather than not at all, and says so.
@@ -335,6 +342,19 @@ func (r *caseRun) view() *CaseState {
 		s.CarebridgeStatus = StatusRunning
 	}
 	return s
+}
+
+// knowSearchAttributes records the run's search attributes as they stand,
+// so that upsertSearchAttributes writes only what differs.
+func (r *caseRun) knowSearchAttributes(sa temporal.SearchAttributes) {
+	for _, key := range []temporal.SearchAttributeKeyKeyword{AttrKind, AttrStatus, AttrCaseShortID, AttrCaseStatus, AttrAkutePatientID} {
+		if v, ok := sa.GetKeyword(key); ok {
+			r.upserted[key.GetName()] = v
+		}
+	}
+	if ids, ok := sa.GetKeywordList(AttrAkuteTaskIDs); ok {
+		r.upserted[AttrAkuteTaskIDs.GetName()] = strings.Join(ids, ",")
+	}
 }
 
 func (r *caseRun) upsertSearchAttributes(ctx workflow.Context) {

@@ -178,7 +178,7 @@ func akuteTaskUpdate(taskID string) any {
 func TestUnroutedDayIsBoundedByBytes(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
-	workflows.Register(env, workflows.Activities{}, workflows.DefaultCaseConfig())
+	workflows.Register(env, workflows.Activities{Akute: &activities.Akute{}}, workflows.DefaultCaseConfig())
 	body := json.RawMessage(`"` + strings.Repeat("x", 60<<10) + `"`)
 	for batch := range 3 {
 		env.RegisterDelayedCallback(func() {
@@ -315,7 +315,7 @@ func TestWorkerConfigBoundsARunAndQueriesOnlyRead(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{Interceptors: workflows.Interceptors()})
-	workflows.Register(env, workflows.Activities{Runs: activities.NewRuns(nil)},
+	workflows.Register(env, workflows.Activities{Akute: &activities.Akute{}, Runs: activities.NewRuns(nil)},
 		workflows.CaseConfig{MaxSignals: 3, MaxHistory: 1000, ArchiveGrace: time.Minute})
 	env.OnActivity(activities.LastCompletedResultName, mock.Anything, mock.Anything).Return(nil, nil)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalPause, nil) }, time.Minute)

@@ -33,14 +33,16 @@ type Activities struct {
 // configuration. The worker, the workflow tests and (through
 // RegisterWorkflows) the replay test use it, so what replays in CI is what
 // runs in production.
+//
+// A deployment registers only what it turned on: the send with its
+// activities, the case and unrouted workflows with Akute's. Sends started
+// before they had a task queue of their own (SendTaskQueue) run here too.
 func Register(r Registry, acts Activities, cases CaseConfig) {
-	RegisterWorkflows(r, cases)
 	if s := acts.Send; s != nil {
-		registerActivity(r, s.FetchRealtimeToken, activities.FetchRealtimeTokenName)
-		registerActivity(r, s.LookupRealtimePatient, activities.LookupRealtimePatientName)
-		registerActivity(r, s.PostAlleviateLead, activities.PostAlleviateLeadName)
+		RegisterSends(r, s)
 	}
 	if a := acts.Akute; a != nil {
+		registerCaseWorkflows(r, cases)
 		registerActivity(r, a.SyncAkutePatient, activities.SyncAkutePatientName)
 		registerActivity(r, a.CreateAkuteTask, activities.CreateAkuteTaskName)
 	}
@@ -49,9 +51,24 @@ func Register(r Registry, acts Activities, cases CaseConfig) {
 	}
 }
 
-// RegisterWorkflows registers every workflow under its contract name.
+// RegisterSends registers the send workflow and its three activities: the
+// registration of a worker on the sends' own task queue (the worker's, and
+// the one the starter hosts for eager starts), and part of Register.
+func RegisterSends(r Registry, s *activities.Send) {
+	r.RegisterWorkflowWithOptions(AlleviateSend, workflow.RegisterOptions{Name: AlleviateSendName})
+	registerActivity(r, s.FetchRealtimeToken, activities.FetchRealtimeTokenName)
+	registerActivity(r, s.LookupRealtimePatient, activities.LookupRealtimePatientName)
+	registerActivity(r, s.PostAlleviateLead, activities.PostAlleviateLeadName)
+}
+
+// RegisterWorkflows registers every workflow under its contract name (the
+// replayer, which runs no activities).
 func RegisterWorkflows(r WorkflowRegistry, cases CaseConfig) {
 	r.RegisterWorkflowWithOptions(AlleviateSend, workflow.RegisterOptions{Name: AlleviateSendName})
+	registerCaseWorkflows(r, cases)
+}
+
+func registerCaseWorkflows(r WorkflowRegistry, cases CaseConfig) {
 	r.RegisterWorkflowWithOptions(cases.Workflow(), workflow.RegisterOptions{Name: CaseWorkflowName})
 	r.RegisterWorkflowWithOptions(AkuteUnrouted, workflow.RegisterOptions{Name: AkuteUnroutedName})
 }

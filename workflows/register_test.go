@@ -52,8 +52,12 @@ func TestRegisterNamesEveryWorkflowAndActivityExplicitly(t *testing.T) {
 
 	only := &names{workflows: map[string]string{}, activities: map[string]string{}}
 	workflows.Register(only, workflows.Activities{Send: &activities.Send{}}, workflows.DefaultCaseConfig())
-	assert.Len(t, only.workflows, 3, "every workflow, whatever activities a worker runs")
+	assert.Equal(t, []string{"AlleviateSend"}, slices.Collect(maps.Keys(only.workflows)), "a deployment of sends only runs no case")
 	assert.Len(t, only.activities, 3, "the send's activities only")
+
+	sends := &names{workflows: map[string]string{}, activities: map[string]string{}}
+	workflows.RegisterSends(sends, &activities.Send{})
+	assert.Equal(t, only, sends, "the sends' task queue: the send and its activities")
 }
 
 func TestSendWorkflowID(t *testing.T) {

@@ -56,8 +56,9 @@ func step(ctx workflow.Context, local bool, attemptTimeout time.Duration, activi
 // It returns Alleviate's answer, whatever its status.
 func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, error) {
 	// Version 1: the steps run as local activities. Runs started before keep
-	// their history as it was.
-	v1 := workflow.GetVersion(ctx, "send-local-steps", workflow.DefaultVersion, 1) == 1
+	// their history as it was. Version 2 (SendVersion) is version 1 chosen
+	// by the input instead of a marker.
+	v1 := req.Version >= 2 || workflow.GetVersion(ctx, "send-local-steps", workflow.DefaultVersion, 1) == 1
 
 	// The Activepieces flow may hold the request for its full 30 s.
 	var token activities.TokenStatus

@@ -29,6 +29,7 @@ func main() {
 		UIPort:          8233,
 		StarterPort:     8080,
 		SandboxPort:     8099,
+		InternalPort:    8081,
 		KeepUpstreamEnv: true,
 		Logs:            os.Stdout,
 	})
@@ -40,10 +41,10 @@ func main() {
 	fmt.Printf(`
 carebridge is running.
   API            %[1]s  (POST /api/alleviate/send, POST /webhooks/carevalidate)
-  Temporal UI    %[2]s  (payloads are encrypted; the UI decrypts through %[1]s/codec)
+  Temporal UI    %[2]s  (payloads are encrypted; the UI decrypts through %[6]s/codec)
   Temporal gRPC  %[3]s
   Sandbox        %[4]s
-  Metrics        %[1]s/metrics  %[5]s
+  Internal       %[6]s  (codec, /metrics, /readyz; worker metrics %[5]s)
   Dev keys       .data/carebridge_codec_keys, .data/carebridge_search_hash_key
 
 Send the reference's example lead:
@@ -55,7 +56,7 @@ Send the reference's example lead:
 Play a CareValidate case: go run ./sandbox send-case, then curl %[1]s/api/cases/<case id>
 
 Ctrl-C stops everything.
-`, stack.StarterURL, stack.UIURL, stack.TemporalAddr, stack.SandboxURL, stack.WorkerMetricsURL)
+`, stack.StarterURL, stack.UIURL, stack.TemporalAddr, stack.SandboxURL, stack.WorkerMetricsURL, stack.InternalURL)
 
 	exited := make(chan string, 1)
 	go func() { exited <- stack.Wait() }()
@@ -63,7 +64,7 @@ Ctrl-C stops everything.
 	case <-ctx.Done():
 		fmt.Println("\nstopping...")
 	case name := <-exited:
-		fmt.Fprintf(os.Stderr, "devstack: %s exited; stopping the rest\n", name)
+		fmt.Fprintf(os.Stderr, "devstack: the %s exited (%s); stopping the rest\n", name, stack.LastLine(name))
 		stack.Stop()
 		os.Exit(1)
 	}

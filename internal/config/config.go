@@ -86,6 +86,21 @@ func (e *Env) List(name string) []string {
 	return out
 }
 
+// Bool reads true or false (1/0, yes/no, on/off too).
+func (e *Env) Bool(name string, def bool) bool {
+	v := strings.ToLower(e.String(name, ""))
+	switch v {
+	case "":
+		return def
+	case "true", "1", "yes", "on":
+		return true
+	case "false", "0", "no", "off":
+		return false
+	}
+	e.problems = append(e.problems, fmt.Sprintf("%s=%q is not true or false", name, v))
+	return def
+}
+
 // Int reads a positive integer.
 func (e *Env) Int(name string, def int) int {
 	v := e.String(name, "")
@@ -123,19 +138,23 @@ func Exit(program string, err error) {
 
 // Temporal is how to reach Temporal.
 type Temporal struct {
-	TaskQueue string
+	TaskQueue     string // cases, Akute's deliveries, and sends started before SendTaskQueue
+	SendTaskQueue string // sends: their own queue, so that the starter can run them eagerly
 	Options   client.Options
 	Codec     *codec.Codec // encrypts every payload; the starter serves it to the Web UI
 }
 
-// DefaultTaskQueue is the task queue of every carebridge workflow.
-const DefaultTaskQueue = "carebridge"
+// The default task queues.
+const (
+	DefaultTaskQueue     = "carebridge"
+	DefaultSendTaskQueue = "carebridge-sends"
+)
 
 // LoadTemporal reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 // TEMPORAL_TLS_* (the SDK's own environment conventions, through its
 // envconfig package, so Temporal Cloud and self-hosted clusters need no code
-// change), CAREBRIDGE_TASK_QUEUE and CAREBRIDGE_CODEC_KEYS (required: no
-// payload reaches Temporal in the clear).
+// change), CAREBRIDGE_TASK_QUEUE, CAREBRIDGE_SEND_TASK_QUEUE and
+// CAREBRIDGE_CODEC_KEYS (required: no payload reaches Temporal in the clear).
 func (e *Env) LoadTemporal(logger *slog.Logger, metrics client.MetricsHandler) Temporal {
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
 		EnvLookup: envLookup{e},
@@ -151,7 +170,11 @@ func (e *Env) LoadTemporal(logger *slog.Logger, metrics client.MetricsHandler) T
 	}
 	opts.Logger = sdklog.NewStructuredLogger(logger)
 	opts.MetricsHandler = metrics
-	t := Temporal{TaskQueue: e.String("CAREBRIDGE_TASK_QUEUE", DefaultTaskQueue), Options: opts}
+	t := Temporal{
+		TaskQueue:     e.String("CAREBRIDGE_TASK_QUEUE", DefaultTaskQueue),
+		SendTaskQueue: e.String("CAREBRIDGE_SEND_TASK_QUEUE", DefaultSendTaskQueue),
+		Options:       opts,
+	}
 	if keys := e.Required("CAREBRIDGE_CODEC_KEYS"); keys != "" {
 		c, err := codec.ParseKeys(keys)
 		if err != nil {

@@ -37,6 +37,7 @@ type Options struct {
 	UIPort       int               // Web UI; zero with Headless
 	Headless     bool              // no Web UI (tests)
 	StarterPort  int               // the starter's HTTP API
+	InternalPort int               // the starter's internal listener
 	SandboxPort  int               // the sandbox's one listener
 	Env          map[string]string // extra environment for worker and starter
 	SandboxArgs  []string          // extra flags for the sandbox
@@ -65,7 +66,8 @@ type Stack struct {
 	pg           *postgres // with Server: ServerPostgres
 	TemporalAddr string
 	UIURL        string
-	StarterURL   string
+	StarterURL   string // the public listener: API and webhooks
+	InternalURL  string // the starter's internal listener: codec, metrics, readiness
 	SandboxURL   string
 	// WorkerMetricsURL is the worker's Prometheus endpoint.
 	WorkerMetricsURL string
@@ -79,6 +81,15 @@ type Stack struct {
 type process struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when it has exited
+
+	mu   sync.Mutex
+	last string // its last line of output
+}
+
+func (p *process) lastLine() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
 }
 
 // Start builds and starts everything and waits until each part answers.
@@ -104,6 +115,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		starterPort = freePort()
 	}
 	s.StarterURL = fmt.Sprintf("http://127.0.0.1:%d", starterPort)
+	internalPort := opts.InternalPort
+	if internalPort == 0 {
+		internalPort = freePort()
+	}
+	s.InternalURL = fmt.Sprintf("http://127.0.0.1:%d", internalPort)
 	if err := s.startTemporal(ctx); err != nil {
 		return nil, err
 	}
@@ -113,15 +129,20 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	for k, v := range sandboxEnv {
-		if !(opts.KeepUpstreamEnv && upstreamConfigured(k)) {
-			env[k] = v
+		// make run: a variable set in the environment wins over the
+		// sandbox's, and an upstream whose URL is set keeps its own
+		// credentials (the sandbox's key would not open it).
+		if opts.KeepUpstreamEnv && (os.Getenv(k) != "" || upstreamConfigured(k)) {
+			continue
 		}
+		env[k] = v
 	}
 	for k, v := range opts.Env {
 		env[k] = v
 	}
 	env["TEMPORAL_ADDRESS"] = s.TemporalAddr
 	env["CAREBRIDGE_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", starterPort)
+	env["CAREBRIDGE_INTERNAL_ADDR"] = fmt.Sprintf("127.0.0.1:%d", internalPort)
 	metricsPort := freePort()
 	env["CAREBRIDGE_METRICS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", metricsPort)
 	s.WorkerMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
@@ -211,7 +232,7 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		if ui == 0 {
 			ui = freePort()
 		}
-		args = append(args, "--ui-port", fmt.Sprint(ui), "--ui-codec-endpoint", s.StarterURL+"/codec")
+		args = append(args, "--ui-port", fmt.Sprint(ui), "--ui-codec-endpoint", s.InternalURL+"/codec")
 		s.UIURL = fmt.Sprintf("http://127.0.0.1:%d", ui)
 	}
 	s.temporalArgs = args
@@ -331,11 +352,14 @@ func (s *Stack) StartStarter(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
+		if err := s.exitedAtStart(); err != nil {
+			return err
+		}
 		resp, err := http.Get(s.StarterURL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return nil
+				return s.exitedAtStart()
 			}
 		}
 		if time.Now().After(deadline) {
@@ -347,6 +371,23 @@ func (s *Stack) StartStarter(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// exitedAtStart names a process that has already exited, with its last
+// line (a configuration problem, say), so that a start fails at once
+// instead of waiting for a health check.
+func (s *Stack) exitedAtStart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(s.procs)) {
+		p := s.procs[name]
+		select {
+		case <-p.done:
+			return fmt.Errorf("devstack: the %s exited at start: %s", name, p.lastLine())
+		default:
+		}
+	}
+	return nil
 }
 
 // Signal sends sig to one process (SIGKILL for a crash, SIGTERM for a stop)
@@ -378,6 +419,16 @@ func (s *Stack) Stop() {
 	if s.pg != nil {
 		_ = s.StopPostgres()
 	}
+}
+
+// LastLine is a process's last line of output.
+func (s *Stack) LastLine(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.procs[name]; p != nil {
+		return p.lastLine()
+	}
+	return ""
 }
 
 // Wait blocks until any process exits and names it.
@@ -417,6 +468,9 @@ func (s *Stack) spawn(name, path string, args, env []string, lines chan<- string
 				}
 			}
 			s.logf(name, "%s", sc.Text())
+			p.mu.Lock()
+			p.last = sc.Text()
+			p.mu.Unlock()
 		}
 		if lines != nil {
 			close(lines)
@@ -455,6 +509,7 @@ func devSecret(path string, newValue func() string) (string, error) {
 var devServerTuning = []string{
 	"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 	"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+	"--dynamic-config-value", "system.enableEagerWorkflowStart=true",
 	"--sqlite-pragma", "journal_mode=wal",
 	"--sqlite-pragma", "synchronous=normal",
 }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/carebridge/carebridge/workflows"
+)
+
+// searchAttributeCheck finds the custom search attributes carebridge sets
+// that the Temporal namespace lacks. Without them every start is refused,
+// which looks like Temporal being down; this names them and the command
+// that creates them, at start, in /readyz and in a refused start's answer.
+type searchAttributeCheck struct {
+	temporal  client.Client
+	namespace string
+	log       *slog.Logger
+}
+
+// missing lists the search attributes the namespace lacks, sorted.
+func (s *searchAttributeCheck) missing(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := s.temporal.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: s.namespace})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes)) {
+		if _, ok := resp.GetCustomAttributes()[name]; !ok {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// createCommand is the temporal CLI command that creates the missing
+// attributes (README.md has tctl's form).
+func (s *searchAttributeCheck) createCommand(missing []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "temporal operator search-attribute create --namespace %s", s.namespace)
+	for _, name := range missing {
+		fmt.Fprintf(&b, " --name %s --type %s", name, workflows.SearchAttributes[name])
+	}
+	return b.String()
+}
+
+// atStart logs the missing attributes once Temporal first answers.
+func (s *searchAttributeCheck) atStart(ctx context.Context) {
+	for {
+		missing, err := s.missing(ctx)
+		if err == nil {
+			if len(missing) > 0 {
+				s.log.Error("the Temporal namespace lacks carebridge's search attributes: every start will be refused until they exist",
+					slog.String("missing", strings.Join(missing, ",")), slog.String("create_with", s.createCommand(missing)))
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// readyz answers 200 when Temporal answers and has every search attribute.
+func (s *searchAttributeCheck) readyz(w http.ResponseWriter, r *http.Request) {
+	missing, err := s.missing(r.Context())
+	switch {
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: "Temporal is not reachable"})
+	case len(missing) > 0:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": missingAttributes(missing, s.createCommand(missing))})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}
+}
+
+// missingAttributesError is the answer when the namespace lacks attributes.
+type missingAttributesError struct {
+	apiError
+	Missing []string `json:"missing"`
+	Command string   `json:"command"`
+}
+
+func missingAttributes(missing []string, command string) missingAttributesError {
+	return missingAttributesError{
+		apiError: apiError{Code: "search_attributes_missing",
+			Message: "the Temporal namespace lacks carebridge's search attributes " + strings.Join(missing, ", ") + "; create them with the command given"},
+		Missing: missing, Command: command,
+	}
+}
+
+// starts answers a start or signal Temporal refused: 503 either way (the
+// caller retries), saying which of the two causes it was.
+type starts struct {
+	attrs *searchAttributeCheck
+	log   *slog.Logger
+}
+
+func (s *starts) refused(w http.ResponseWriter, r *http.Request, cause error, retry string) {
+	if missing, err := s.attrs.missing(r.Context()); err == nil && len(missing) > 0 {
+		s.log.Error("start refused: search attributes missing", slog.String("missing", strings.Join(missing, ",")))
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": missingAttributes(missing, s.attrs.createCommand(missing))})
+		return
+	}
+	s.log.Error("start refused", slog.String("workflow_id", w.Header().Get("X-Workflow-Id")), slog.String("error", cause.Error()))
+	writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: retry})
+}
