@@ -140,8 +140,8 @@ func Exit(program string, err error) {
 type Temporal struct {
 	TaskQueue     string // cases, Akute's deliveries, and sends started before SendTaskQueue
 	SendTaskQueue string // sends: their own queue, so that the starter can run them eagerly
-	Options   client.Options
-	Codec     *codec.Codec // encrypts every payload; the starter serves it to the Web UI
+	Options       client.Options
+	Codec         *codec.Codec // encrypts every payload; the starter serves it to the Web UI
 }
 
 // The default task queues.

@@ -13,8 +13,8 @@ import (
 // (a URL without its key stops the program at start, naming the key). The
 // names below are what the programs report at start and in their errors.
 const (
-	IntegrationSend         = "alleviate-send"       // POST /api/alleviate/send
-	IntegrationCareValidate = "carevalidate-cases"   // CareValidate's webhook and /api/cases (cases keep Akute in step)
+	IntegrationSend         = "alleviate-send"     // POST /api/alleviate/send
+	IntegrationCareValidate = "carevalidate-cases" // CareValidate's webhook and /api/cases (cases keep Akute in step)
 	IntegrationAkute        = "akute"              // the Akute EHR: the worker's client, the starter's webhook
 )
 
