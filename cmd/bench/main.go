@@ -17,31 +17,29 @@ import (
 )
 
 func main() {
+	bench.MaybeServeBaseline() // the run's baseline, in a process of its own
 	latency := flag.Duration("latency", 50*time.Millisecond, "sandbox latency per upstream call")
 	sends := flag.Int("sends", 400, "sends per concurrency level (carebridge and baseline each)")
 	conc := flag.String("concurrency", "1,20", "send concurrency levels, comma-separated")
 	cases := flag.Int("cases", 100, "CareValidate cases (8 events each)")
 	hookConc := flag.Int("webhook-concurrency", 50, "webhook concurrency")
+	capLevels := flag.String("capacity", "4,8,16,32,64,128", "concurrency levels capacity runs climb through")
+	hookRate := flag.Int("webhook-rate", 100, "webhook deliveries per second offered (open loop)")
+	hookSeconds := flag.Int("webhook-seconds", 10, "how long the open-loop webhook load lasts")
 	untuned := flag.Bool("untuned", false, "run the dev server with its defaults")
 	server := flag.String("server", "", `"postgres": Temporal's own server on PostgreSQL (the production topology) instead of the dev server`)
 	out := flag.String("out", "bench-results", "directory for state, logs and the report")
+	repo := flag.String("repo", ".", "the carebridge checkout whose worker, starter and sandbox run (an older commit's worktree, to compare)")
 	flag.Parse()
 
-	var levels []int
-	for _, s := range strings.Split(*conc, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fmt.Fprintln(os.Stderr, "bench: -concurrency wants positive integers")
-			os.Exit(2)
-		}
-		levels = append(levels, n)
-	}
-	root, _ := os.Getwd()
+	levels, capacity := positives("concurrency", *conc), positives("capacity", *capLevels)
+	root, _ := filepath.Abs(*repo)
 	dir, _ := filepath.Abs(*out)
 	_ = os.MkdirAll(dir, 0o755)
 	report, err := bench.Run(context.Background(), bench.Options{
 		RepoRoot: root, Dir: dir, Latency: *latency, Sends: *sends, Concurrency: levels,
-		Cases: *cases, WebhookConc: *hookConc, Untuned: *untuned, Server: *server, ApplyTimeout: 5 * time.Minute,
+		Cases: *cases, WebhookConc: *hookConc, CapacityLevels: capacity, WebhookRate: *hookRate, WebhookSeconds: *hookSeconds,
+		Untuned: *untuned, Server: *server, ApplyTimeout: 5 * time.Minute,
 		Progress: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+f+"\n", a...) },
 	})
 	if err != nil {
@@ -55,4 +53,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// positives reads a flag of comma-separated positive integers.
+func positives(name, value string) []int {
+	var out []int
+	for _, s := range strings.Split(value, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: -%s wants positive integers\n", name)
+			os.Exit(2)
+		}
+		out = append(out, n)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,18 +22,27 @@ func TestSmoke(t *testing.T) {
 	require.NoError(t, err)
 	report, err := Run(context.Background(), Options{
 		RepoRoot: root, Dir: t.TempDir(), Latency: 5 * time.Millisecond, Sends: 5, Concurrency: []int{1, 3},
-		Cases: 3, WebhookConc: 4, ApplyTimeout: 2 * time.Minute,
+		Cases: 3, WebhookConc: 4, CapacityLevels: []int{1, 2}, WebhookRate: 20, WebhookSeconds: 1, ApplyTimeout: 2 * time.Minute,
 	})
 	require.NoError(t, err)
 	table := report.Markdown()
 	for _, figure := range []string{"send p50 latency, concurrency 1", "sends per second, concurrency 3",
-		"webhook events acknowledged per second", "time until every event was applied", "worker peak RSS"} {
+		"CPU per send, concurrency 3", "send capacity", "webhook capacity", "webhook acknowledgement p99, 20/s offered",
+		"CPU per webhook event", "time until 24 events were applied", "worker peak RSS"} {
 		assert.Contains(t, table, figure)
 	}
-	assert.Equal(t, []string{
-		"concurrency 1: carebridge 5/5 answered 200, baseline 5/5",
-		"concurrency 3: carebridge 5/5 answered 200, baseline 5/5",
-	}, report.Checks[:2])
-	assert.True(t, strings.HasPrefix(report.Checks[2], "webhooks: 24/24 acknowledged 202; every case applied all 8 events"), report.Checks[2])
+	require.Len(t, report.Checks, 6)
+	assert.Equal(t, "concurrency 1: carebridge 5/5 answered 200, baseline 5/5", report.Checks[0])
+	assert.Equal(t, "concurrency 3: carebridge 5/5 answered 200, baseline 5/5", report.Checks[2])
+	assert.Contains(t, report.Checks[3], "; the baseline's process ", "the baseline's CPU was read from its own process")
+	assert.True(t, strings.HasPrefix(report.Checks[4], "webhooks: 24/24 acknowledged 202; every case applied all 8 events"), report.Checks[4])
+	assert.True(t, strings.HasPrefix(report.Checks[5], "webhooks at 20/s offered: 16/16 acknowledged 202"), report.Checks[5])
+	assert.NotContains(t, table, "| none |", "every capacity run served its first level")
 	assert.NotContains(t, table, "n/a", "peak RSS was read")
+}
+
+// TestMain lets Run start this binary again as the baseline.
+func TestMain(m *testing.M) {
+	MaybeServeBaseline()
+	os.Exit(m.Run())
 }

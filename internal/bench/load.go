@@ -20,7 +20,9 @@ type result struct {
 	latencies []time.Duration // successful requests only
 }
 
-func (r result) perSecond() float64 { return float64(r.requests-r.failures) / r.wall.Seconds() }
+func (r result) served() int { return r.requests - r.failures }
+
+func (r result) perSecond() float64 { return float64(r.served()) / r.wall.Seconds() }
 
 func (r result) percentile(p float64) time.Duration {
 	if len(r.latencies) == 0 {
@@ -74,6 +76,44 @@ func drive(ctx context.Context, n, concurrency int, next func(i int) request) re
 				latencies = append(latencies, d)
 				mu.Unlock()
 			}
+		})
+	}
+	wg.Wait()
+	return result{requests: n, failures: int(failures.Load()), wall: time.Since(start), latencies: latencies}
+}
+
+// offer sends n requests, one every interval whatever the answers (an open
+// loop): latencies are what a sender at that rate sees, not a queue's.
+func offer(ctx context.Context, n int, interval time.Duration, next func(i int) request) result {
+	var (
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, n)
+		failures  atomic.Int64
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for i := range n {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return result{requests: i, failures: int(failures.Load()), wall: time.Since(start), latencies: latencies}
+			case <-tick.C:
+			}
+		}
+		req := next(i)
+		wg.Go(func() {
+			t0 := time.Now()
+			status, err := send(ctx, req)
+			d := time.Since(t0)
+			if err != nil || !req.ok(status) {
+				failures.Add(1)
+				return
+			}
+			mu.Lock()
+			latencies = append(latencies, d)
+			mu.Unlock()
 		})
 	}
 	wg.Wait()

@@ -328,6 +328,18 @@ func (s *Stack) PID(name string) int {
 	return 0
 }
 
+// PIDs are the running processes' ids by name ("temporal", "worker",
+// "starter", "sandbox", ...).
+func (s *Stack) PIDs() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for name, p := range s.procs {
+		out[name] = p.cmd.Process.Pid
+	}
+	return out
+}
+
 // Bin is the directory holding the worker, starter and sandbox binaries.
 func (s *Stack) Bin() string { return s.bin }
 
