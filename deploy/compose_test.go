@@ -77,8 +77,10 @@ func TestComposeServices(t *testing.T) {
 
 func TestComposeUIUsesTheCodecEndpoint(t *testing.T) {
 	s := compose(t)
-	assert.Equal(t, "http://localhost:8080/codec", s["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"])
-	assert.Contains(t, s["starter"].Ports, "8080:8080")
+	assert.Equal(t, "http://localhost:8081/codec", s["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"], "the internal listener")
+	assert.Equal(t, ":8081", s["starter"].Environment["CAREBRIDGE_INTERNAL_ADDR"])
+	assert.Contains(t, s["starter"].Ports, "8080:8080", "the public listener")
+	assert.Contains(t, s["starter"].Ports, "127.0.0.1:8081:8081", "the internal one, on the host's loopback only")
 	assert.Contains(t, s["starter"].Environment["CAREBRIDGE_CODEC_CORS_ORIGINS"], "localhost:8233")
 }
 
@@ -96,11 +98,21 @@ func TestComposeGivesEachProgramItsRequiredConfiguration(t *testing.T) {
 		assert.Contains(t, s["worker"].Environment, v, "worker")
 	}
 	for _, v := range []string{"TEMPORAL_ADDRESS", "CAREBRIDGE_CODEC_KEYS", "CAREVALIDATE_AUTH_SECRET", "AKUTE_WEBHOOK_SECRET",
-		"CAREBRIDGE_API_TOKENS", "CAREBRIDGE_CODEC_AUTH_TOKEN"} {
+		"CAREBRIDGE_API_TOKENS", "CAREBRIDGE_CODEC_AUTH_TOKEN", "CAREBRIDGE_SEND_TASK_QUEUE",
+		// Eager sends run in the starter: the send's upstreams too.
+		"ACTIVEPIECES_WEBHOOK_URL", "REALTIME_BASE_URL", "ALLEVIATE_BASE_URL", "ALLEVIATE_API_KEY"} {
 		assert.Contains(t, s["starter"].Environment, v, "starter")
 	}
-	for _, secret := range []string{"CAREBRIDGE_CODEC_KEYS", "ALLEVIATE_API_KEY", "AKUTE_API_KEY"} {
-		assert.Contains(t, s["worker"].Environment[secret], ":?", "%s must be given, never defaulted", secret)
+	assert.Contains(t, s["worker"].Environment["CAREBRIDGE_CODEC_KEYS"], ":?", "the codec keys must be given")
+	// An integration is on when its variables are set: empty by default,
+	// never a default value (a URL defaulted without its key would stop the
+	// programs as half-configured).
+	for _, v := range []string{"ACTIVEPIECES_WEBHOOK_URL", "REALTIME_BASE_URL", "ALLEVIATE_BASE_URL", "ALLEVIATE_API_KEY",
+		"AKUTE_BASE_URL", "AKUTE_API_KEY"} {
+		assert.Equal(t, "${"+v+":-}", s["worker"].Environment[v], "worker %s", v)
+	}
+	for _, v := range []string{"CAREVALIDATE_AUTH_SECRET", "AKUTE_WEBHOOK_SECRET"} {
+		assert.Equal(t, "${"+v+":-}", s["starter"].Environment[v], "starter %s", v)
 	}
 }
 

@@ -156,3 +156,49 @@ func TestACaseRemembersAfterItCompleted(t *testing.T) {
 	assert.Equal(t, 8, s.EventsApplied, "the late decision was a duplicate: nothing queued")
 	assert.Len(t, akuteTasks(t, shortID), 2, "no task created twice")
 }
+
+// After an Akute outage, the runbook's one command retries every case that
+// needs attention (a batch signal by visibility query); an update answers
+// what it did or refuses with the reason.
+func TestBulkRetryAndOperatorUpdates(t *testing.T) {
+	var ids []string
+	for i := range 2 {
+		caseID, _, steps := newCase(t, fmt.Sprintf("bulk%d", i))
+		deliver(t, steps[0].Body)
+		waitCase(t, caseID, "synced", func(s workflows.CaseState) bool { return s.Akute.PatientID != "" && len(s.Pending) == 0 })
+		require.NoError(t, sandbox.akute.Inject(fake.Fault{Status: http.StatusUnprocessableEntity, Body: `{"statusCode":422,"error":"outage"}`, Times: 1}))
+		deliver(t, steps[2].Body) // a decision: its task is refused
+		waitCase(t, caseID, "needs attention", func(s workflows.CaseState) bool { return s.Attention != nil })
+		ids = append(ids, caseID)
+	}
+	for _, caseID := range ids {
+		require.Eventually(t, func() bool {
+			out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowId=%q AND CarebridgeStatus="needs_attention"`, workflows.CaseWorkflowID(caseID)))
+			return err == nil && strings.Contains(out, workflows.CaseWorkflowID(caseID))
+		}, 30*time.Second, 250*time.Millisecond, "visible to the batch's query")
+	}
+
+	// README, "Operations": the bulk retry.
+	temporalCLI(t, "workflow", "signal", "--query", `CarebridgeStatus="needs_attention"`, "--name", workflows.SignalRetry,
+		"--reason", "Akute outage over", "--yes")
+	for _, caseID := range ids {
+		s := waitCase(t, caseID, "retried", func(s workflows.CaseState) bool { return s.Attention == nil && len(s.Tasks) == 1 })
+		assert.Equal(t, workflows.StatusRunning, s.CarebridgeStatus)
+	}
+
+	update := func(caseID, name string) (string, error) {
+		return runCLI("workflow", "update", "execute", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", name,
+			"--codec-endpoint", stack.InternalURL+"/codec", "--codec-auth", "Bearer "+codecToken)
+	}
+	out, err := update(ids[0], workflows.SignalRetry)
+	require.Error(t, err, "nothing failed: refused")
+	assert.Contains(t, out, "retry refused: nothing to retry")
+	out, err = update(ids[0], workflows.SignalPause)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "paused: Akute is not called until resume")
+	for _, caseID := range ids {
+		out, err := update(caseID, workflows.SignalClose)
+		require.NoError(t, err, out)
+		assert.Contains(t, out, "closed")
+	}
+}

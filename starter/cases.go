@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -75,6 +77,7 @@ func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
 		ID:                    id,
 		TaskQueue:             a.taskQueue,
 		TypedSearchAttributes: caseStartAttributes(ev),
+		StaticSummary:         caseSummary(ev),
 	}, workflows.CaseWorkflowName, input)
 	w.Header().Set("X-Workflow-Id", id)
 	if err != nil {
@@ -85,6 +88,18 @@ func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
 	a.log.Info("carevalidate event recorded", slog.String("workflow_id", id), slog.String("run_id", run.GetRunID()),
 		slog.String("event", ev.Type))
 	writeJSON(w, http.StatusAccepted, map[string]string{"workflow_id": id})
+}
+
+// caseSummary is what the Web UI's list shows of a case: CareValidate's
+// short id, type and product, never who the patient is.
+func caseSummary(ev carevalidate.CaseEvent) string {
+	parts := []string{"case " + cmp.Or(ev.ShortID, ev.CaseID)}
+	for _, p := range []string{ev.CaseType, ev.Product} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 func caseStartAttributes(ev carevalidate.CaseEvent) temporal.SearchAttributes {

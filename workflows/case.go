@@ -86,6 +86,7 @@ type caseRun struct {
 	cancel    workflow.CancelFunc // cancels the call in flight (version 1)
 	dropped   bool                // an operator skipped the call in flight
 	signals   int                 // handled by this run
+	operated  bool                // an operator update changed the state since the main loop last looked
 }
 
 // CaseWorkflow keeps one CareValidate case's state and Akute in step with
@@ -121,7 +122,7 @@ func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseStat
 		r.state.Reopened++
 		r.note(ctx, workflow.Now(ctx), "carebridge:reopened", "", "a delivery after the case's run completed: its state is carried on")
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*CaseState, error) { return r.view(), nil }); err != nil {
+	if err := r.registerHandlers(ctx); err != nil {
 		return nil, err
 	}
 	limits, grace := r.limits(ctx, in, cfg)
@@ -133,8 +134,9 @@ func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseStat
 
 	for {
 		_ = workflow.Await(ctx, func() bool {
-			return channels.pending() || r.finished() || r.shouldContinueAsNew(ctx, limits)
+			return channels.pending() || r.operated || r.finished() || r.shouldContinueAsNew(ctx, limits)
 		})
+		r.operated = false
 		channels.drain(ctx, r)
 		r.upsertSearchAttributes(ctx)
 		if r.finished() && !channels.pending() {
@@ -186,6 +188,7 @@ func newCaseRun(in CaseInput, rules workflow.Version) *caseRun {
 // case, and an error when Temporal's visibility did not answer.
 func lastRunState(ctx workflow.Context, caseID string) (*CaseState, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:             "read the case's last completed run (a delivery after it completed)",
 		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 2 * time.Minute,
 	})
 	var last json.RawMessage
@@ -234,13 +237,12 @@ type operatorChannel struct {
 }
 
 func caseChannels(ctx workflow.Context) channels {
-	c := channels{
-		events:      workflow.GetSignalChannel(ctx, SignalCaseEvent),
-		akuteTasks:  workflow.GetSignalChannel(ctx, SignalAkuteTask),
-		medications: workflow.GetSignalChannel(ctx, SignalAkuteMed),
+	signal := func(name string) workflow.ReceiveChannel {
+		return workflow.GetSignalChannelWithOptions(ctx, name, workflow.SignalChannelOptions{Description: handlerDescriptions[name]})
 	}
-	for _, name := range []string{SignalPause, SignalResume, SignalRetry, SignalSkip, SignalResync, SignalClose} {
-		c.operators = append(c.operators, operatorChannel{name, workflow.GetSignalChannel(ctx, name)})
+	c := channels{events: signal(SignalCaseEvent), akuteTasks: signal(SignalAkuteTask), medications: signal(SignalAkuteMed)}
+	for _, name := range OperatorActions {
+		c.operators = append(c.operators, operatorChannel{name, signal(name)})
 	}
 	return c
 }
@@ -357,7 +359,10 @@ func (r *caseRun) knowSearchAttributes(sa temporal.SearchAttributes) {
 	}
 }
 
+// upsertSearchAttributes publishes the case's state: its current details
+// in the Web UI (no history event) and the search attributes that changed.
 func (r *caseRun) upsertSearchAttributes(ctx workflow.Context) {
+	workflow.SetCurrentDetails(ctx, r.details())
 	s, done := r.view(), r.upserted
 	var updates []temporal.SearchAttributeUpdate
 	for _, kv := range []struct {

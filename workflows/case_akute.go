@@ -48,6 +48,8 @@ func (r *caseRun) work(ctx workflow.Context, stop *bool) {
 			// A case that needs attention, a patient just synced, a task
 			// just created: visible to the runbook's queries at once.
 			r.upsertSearchAttributes(ctx)
+		} else {
+			workflow.SetCurrentDetails(ctx, r.details())
 		}
 	}
 }
@@ -74,6 +76,7 @@ func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 		heartbeat = activities.HeartbeatTimeout
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:                workSummary(item),
 		StartToCloseTimeout:    45 * time.Second,
 		HeartbeatTimeout:       heartbeat,
 		WaitForCancellation:    r.rules >= 1,

@@ -33,6 +33,38 @@ const (
 	StatusDone           = "done"
 )
 
+// OperatorActions are what an operator can do to a case. Each is a signal
+// (fire and forget, for tctl and older tooling) and an update of the same
+// name, which a validator refuses when it makes no sense now (before it
+// enters history) and which answers what it did (OperatorAnswer).
+var OperatorActions = []string{SignalPause, SignalResume, SignalRetry, SignalSkip, SignalResync, SignalClose}
+
+// ErrTypeActionRefused is the failure type of an operator update its
+// validator refused; the message says why.
+const ErrTypeActionRefused = "CaseActionRefused"
+
+// OperatorAnswer is what an accepted operator update answers.
+type OperatorAnswer struct {
+	Action           string `json:"action"`
+	Done             string `json:"done"`              // what it did, in words
+	CarebridgeStatus string `json:"carebridge_status"` // the case's status after it
+}
+
+// handlerDescriptions describe every signal, query and update of the case
+// (and the query of an unrouted day) in the Web UI's dialogs.
+var handlerDescriptions = map[string]string{
+	SignalCaseEvent: "A CareValidate webhook delivery (the starter sends these; an operator never needs to).",
+	SignalAkuteTask: "An Akute task of this case changed (routed from Akute's webhook).",
+	SignalAkuteMed:  "A prescription of this case's patient reached the pharmacy (routed from Akute's webhook).",
+	SignalPause:     "Stop calling Akute: events are still recorded; the call in flight is cancelled and runs again on resume.",
+	SignalResume:    "Call Akute again after a pause.",
+	SignalRetry:     "Run the failed Akute step again now (or the call in flight, without waiting for its backoff).",
+	SignalSkip:      "Drop the failed Akute step (or the call in flight) and go on with the next.",
+	SignalResync:    "Push the case's patient to Akute again.",
+	SignalClose:     "Finish the case now, waiting for the Akute call in flight to answer.",
+	QueryState:      "The case as carebridge holds it: status, Akute patient and tasks, what waits for an operator, timeline.",
+}
+
 // CaseWorkflowID is the workflow id of a case.
 func CaseWorkflowID(caseID string) string { return CaseWorkflowIDPfx + caseID }
 

@@ -281,8 +281,8 @@ func (r *caseRun) queueTask(ev carevalidate.CaseEvent, key, kind, priority, titl
 	}})
 }
 
-// operate applies an operator's signal.
-func (r *caseRun) operate(ctx workflow.Context, name string) {
+// operate applies an operator's signal or update and says what it did.
+func (r *caseRun) operate(ctx workflow.Context, name string) string {
 	s := r.state
 	summary := ""
 	inFlight := r.inFlight()
@@ -328,6 +328,21 @@ func (r *caseRun) operate(ctx workflow.Context, name string) {
 		}
 	}
 	r.note(ctx, workflow.Now(ctx), "operator:"+name, "", summary)
+	if summary != "" {
+		return summary
+	}
+	return operatedByDefault[name]
+}
+
+// operatedByDefault says what an action did when the timeline has no
+// summary for it.
+var operatedByDefault = map[string]string{
+	SignalPause:  "paused: Akute is not called until resume",
+	SignalResume: "resumed: queued Akute calls run again",
+	SignalRetry:  "nothing to retry",
+	SignalSkip:   "nothing to skip",
+	SignalResync: "a patient sync is queued",
+	SignalClose:  "closed: the case finishes once no Akute call is in flight",
 }
 
 func (r *caseRun) removeItem(id int) {

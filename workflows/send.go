@@ -24,16 +24,18 @@ var upstreamRetry = &temporal.RetryPolicy{
 // and shows as failed in the Web UI for an operator to reset.
 const sendStepGiveUp = 24 * time.Hour
 
-func stepOptions(ctx workflow.Context, attemptTimeout time.Duration) workflow.Context {
+func stepOptions(ctx workflow.Context, summary string, attemptTimeout time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:                summary,
 		StartToCloseTimeout:    attemptTimeout,
 		ScheduleToCloseTimeout: sendStepGiveUp,
 		RetryPolicy:            upstreamRetry,
 	})
 }
 
-func localStepOptions(ctx workflow.Context, attemptTimeout time.Duration) workflow.Context {
+func localStepOptions(ctx workflow.Context, summary string, attemptTimeout time.Duration) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		Summary:                summary,
 		StartToCloseTimeout:    attemptTimeout,
 		ScheduleToCloseTimeout: sendStepGiveUp,
 		RetryPolicy:            upstreamRetry,
@@ -43,12 +45,13 @@ func localStepOptions(ctx workflow.Context, attemptTimeout time.Duration) workfl
 // step runs one of the send's steps. From version 1 on they are local
 // activities: they run in the worker that runs the workflow, without a
 // round trip through a task queue each, which is most of a send's latency
-// (BENCHMARKS.md); they are still recorded, retried and shown one by one.
-func step(ctx workflow.Context, local bool, attemptTimeout time.Duration, activity string, args ...any) workflow.Future {
+// (BENCHMARKS.md); they are still recorded, retried and shown one by one,
+// each with its summary (no PHI) in the Web UI.
+func step(ctx workflow.Context, local bool, summary string, attemptTimeout time.Duration, activity string, args ...any) workflow.Future {
 	if local {
-		return workflow.ExecuteLocalActivity(localStepOptions(ctx, attemptTimeout), activity, args...)
+		return workflow.ExecuteLocalActivity(localStepOptions(ctx, summary, attemptTimeout), activity, args...)
 	}
-	return workflow.ExecuteActivity(stepOptions(ctx, attemptTimeout), activity, args...)
+	return workflow.ExecuteActivity(stepOptions(ctx, summary, attemptTimeout), activity, args...)
 }
 
 // AlleviateSend runs the reference's three steps: a Realtime token from
@@ -62,7 +65,7 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 
 	// The Activepieces flow may hold the request for its full 30 s.
 	var token activities.TokenStatus
-	if err := step(ctx, v1, 40*time.Second, activities.FetchRealtimeTokenName).Get(ctx, &token); err != nil {
+	if err := step(ctx, v1, "Realtime token from Activepieces (when the cached one is stale)", 40*time.Second, activities.FetchRealtimeTokenName).Get(ctx, &token); err != nil {
 		return alleviate.Answer{}, err
 	}
 
@@ -70,7 +73,7 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 	// restarted, a token Realtime refused), so it gets Activepieces' time too.
 	var patientID int64
 	query := activities.PatientQuery{Instance: req.Instance, Email: req.Email}
-	if err := step(ctx, v1, 60*time.Second, activities.LookupRealtimePatientName, query).Get(ctx, &patientID); err != nil {
+	if err := step(ctx, v1, "find the patient in Realtime "+req.Instance, 60*time.Second, activities.LookupRealtimePatientName, query).Get(ctx, &patientID); err != nil {
 		return alleviate.Answer{}, err
 	}
 
@@ -82,7 +85,7 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 		Email:     req.Email,
 	}
 	var answer alleviate.Answer
-	if err := step(ctx, v1, 20*time.Second, activities.PostAlleviateLeadName, lead).Get(ctx, &answer); err != nil {
+	if err := step(ctx, v1, "post the "+req.FormName+" lead to Alleviate", 20*time.Second, activities.PostAlleviateLeadName, lead).Get(ctx, &answer); err != nil {
 		return alleviate.Answer{}, err
 	}
 	// Version 0 runs recorded since "send-done-search-attribute" marked a

@@ -23,7 +23,8 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 	if s == nil {
 		s = &UnroutedState{Day: in.Day, Events: []UnroutedEvent{}}
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*UnroutedState, error) { return s, nil }); err != nil {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryState, func() (*UnroutedState, error) { return s, nil },
+		workflow.QueryHandlerOptions{Description: unroutedDescriptions[QueryState]}); err != nil {
 		return nil, err
 	}
 	bounded := workflow.GetVersion(ctx, unroutedBoundsChange, workflow.DefaultVersion, 1) >= 1
@@ -36,7 +37,7 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 	}
 	// The day's record closes an hour after the day ends (late deliveries).
 	timer := workflow.NewTimer(ctx, max(day.Add(25*time.Hour).Sub(workflow.Now(ctx)), time.Second))
-	ch := workflow.GetSignalChannel(ctx, SignalUnrouted)
+	ch := workflow.GetSignalChannelWithOptions(ctx, SignalUnrouted, workflow.SignalChannelOptions{Description: unroutedDescriptions[SignalUnrouted]})
 	handled := 0
 	for {
 		_ = workflow.Await(ctx, func() bool { return ch.Len() > 0 || timer.IsReady() })

@@ -18,6 +18,12 @@ const (
 	SignalUnrouted     = "unrouted"
 )
 
+// unroutedDescriptions describe the day's handlers in the Web UI's dialogs.
+var unroutedDescriptions = map[string]string{
+	SignalUnrouted: "An Akute delivery no running case claimed (the starter sends these).",
+	QueryState:     "The day's unrouted deliveries: kind, reason, digest and (the newest) bodies, to replay by hand.",
+}
+
 // AkuteUnroutedID is the workflow id for a day's unrouted deliveries.
 func AkuteUnroutedID(day time.Time) string {
 	return AkuteUnroutedIDPfx + day.UTC().Format("2006-01-02")

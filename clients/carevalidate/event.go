@@ -62,6 +62,8 @@ type CaseEvent struct {
 	EventAt time.Time `json:"event_at,omitempty"`
 
 	// From the full case, when the body carries it.
+	CaseType      string     `json:"case_type,omitempty"` // "GLP", say
+	Product       string     `json:"product,omitempty"`   // the product bundle's name
 	CaseStatus    string     `json:"case_status,omitempty"`
 	CaseUpdatedAt time.Time  `json:"case_updated_at,omitempty"`
 	Escalated     *bool      `json:"escalated,omitempty"`
@@ -171,6 +173,7 @@ func Parse(body []byte) (CaseEvent, error) {
 	}
 	if c != nil {
 		ev.ShortID, ev.CaseStatus, ev.CaseUpdatedAt = c.str("shortId"), c.str("status"), c.time("updatedAt")
+		ev.CaseType, ev.Product = c.str("type"), c.obj("productBundle").str("name")
 		ev.Escalated, ev.AssignedTo, ev.Submitter = c.boolp("isEscalated"), person(c.obj("assignedTo")), submitter(c.obj("submitter"))
 		var ds []Decision
 		for _, d := range c.list("decisions") {

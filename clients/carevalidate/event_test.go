@@ -21,6 +21,8 @@ func TestParseTheReferenceExample(t *testing.T) {
 	assert.Equal(t, "ORDER_TRACKING_ADDED", ev.Type)
 	assert.Equal(t, "a265d7a3-d9e2-48b5-b46b-b91e15f9b515", ev.CaseID)
 	assert.Equal(t, "ADA-TOSXM", ev.ShortID)
+	assert.Equal(t, "GLP", ev.CaseType)
+	assert.Equal(t, "Wegovy Bundle", ev.Product)
 	assert.Equal(t, "26b44dbd-34c2-42d0-a037-3e99cedb7c89", ev.Key, "payload.activity.id")
 	assert.Equal(t, "APPROVED", ev.CaseStatus)
 	require.NotNil(t, ev.Order, "the top-level order")

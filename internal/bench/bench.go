@@ -128,9 +128,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 	for _, c := range o.Concurrency {
 		progress("sends at concurrency %d: carebridge", c)
-		cbCPU := newCPUMeter(ours)
+		cbCPU, counted := newCPUMeter(ours), scrapeServer(stack.TemporalMetricsURL)
 		cb := drive(ctx, o.Sends, c, sendTo(sendURL))
-		cbUse := cbCPU.used()
+		cbUse, cost := cbCPU.used(), scrapeServer(stack.TemporalMetricsURL).since(counted)
 		progress("sends at concurrency %d: baseline", c)
 		blCPU := newCPUMeter(theirs)
 		bl := drive(ctx, o.Sends, c, sendTo(baseURL))
@@ -138,7 +138,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		report.Checks = append(report.Checks,
 			fmt.Sprintf("concurrency %d: carebridge %d/%d answered 200, baseline %d/%d", c,
 				cb.requests-cb.failures, cb.requests, bl.requests-bl.failures, bl.requests),
-			fmt.Sprintf("concurrency %d: CPU per send: %s; the baseline's process %s", c, cbUse.per(cb.served()), ms(blUse.total()/time.Duration(max(bl.served(), 1)))))
+			fmt.Sprintf("concurrency %d: CPU per send: %s; the baseline's process %s", c, cbUse.per(cb.served()), ms(blUse.total()/time.Duration(max(bl.served(), 1)))),
+			fmt.Sprintf("concurrency %d: Temporal server per send: %s", c, cost.per(cb.served())))
 		target := func(targets map[int]string) string { return targets[c] }
 		cbPer, blPer := cbUse.total()/time.Duration(max(cb.served(), 1)), blUse.total()/time.Duration(max(bl.served(), 1))
 		report.Rows = append(report.Rows,
@@ -171,16 +172,22 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 	progress("webhook capacity")
 	hookCap := capacity(ctx, o.CapacityLevels, func(c int) result { return hooks.closedLoop(ctx, max(o.Cases/2, 2*c), c) })
+	// The capacity runs' backlog applied first: the open loop measures an
+	// idle service at that rate, not the queue they left.
+	if err := hooks.waitApplied(ctx, o.ApplyTimeout); err != nil {
+		return report, err
+	}
 	progress("webhooks at %d per second, open loop", o.WebhookRate)
-	hookCPU := newCPUMeter(ours)
+	hookCPU, counted := newCPUMeter(ours), scrapeServer(stack.TemporalMetricsURL)
 	open := hooks.openLoop(ctx, o.WebhookRate, o.WebhookSeconds)
-	hookUse := hookCPU.used()
+	hookUse, hookCost := hookCPU.used(), scrapeServer(stack.TemporalMetricsURL).since(counted)
 	if err := hooks.waitApplied(ctx, o.ApplyTimeout); err != nil {
 		return report, err
 	}
 	report.Checks = append(report.Checks,
 		fmt.Sprintf("webhooks at %d/s offered: %d/%d acknowledged 202, every case applied every event; CPU per event: %s",
-			o.WebhookRate, open.served(), open.requests, hookUse.per(open.served())))
+			o.WebhookRate, open.served(), open.requests, hookUse.per(open.served())),
+		fmt.Sprintf("webhooks at %d/s offered: Temporal server per event (the cases' Akute calls included): %s", o.WebhookRate, hookCost.per(open.served())))
 
 	report.Rows = append(report.Rows,
 		Row{Figure: "webhook capacity: acknowledgements per second with p99 under 1 s", Carebridge: hookCap.String(), Target: targetHookRate},

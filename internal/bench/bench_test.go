@@ -31,12 +31,15 @@ func TestSmoke(t *testing.T) {
 		"CPU per webhook event", "time until 24 events were applied", "worker peak RSS"} {
 		assert.Contains(t, table, figure)
 	}
-	require.Len(t, report.Checks, 6)
+	require.Len(t, report.Checks, 9)
 	assert.Equal(t, "concurrency 1: carebridge 5/5 answered 200, baseline 5/5", report.Checks[0])
-	assert.Equal(t, "concurrency 3: carebridge 5/5 answered 200, baseline 5/5", report.Checks[2])
-	assert.Contains(t, report.Checks[3], "; the baseline's process ", "the baseline's CPU was read from its own process")
-	assert.True(t, strings.HasPrefix(report.Checks[4], "webhooks: 24/24 acknowledged 202; every case applied all 8 events"), report.Checks[4])
-	assert.True(t, strings.HasPrefix(report.Checks[5], "webhooks at 20/s offered: 16/16 acknowledged 202"), report.Checks[5])
+	assert.Equal(t, "concurrency 3: carebridge 5/5 answered 200, baseline 5/5", report.Checks[3])
+	assert.Contains(t, report.Checks[4], "; the baseline's process ", "the baseline's CPU was read from its own process")
+	assert.Contains(t, report.Checks[5], "Temporal server per send: persistence ", "the server's counters were read")
+	assert.Contains(t, report.Checks[5], "rpc ")
+	assert.NotContains(t, report.Checks[5], "rpc 0.0", "a send costs the frontend RPCs")
+	assert.True(t, strings.HasPrefix(report.Checks[6], "webhooks: 24/24 acknowledged 202; every case applied all 8 events"), report.Checks[6])
+	assert.True(t, strings.HasPrefix(report.Checks[7], "webhooks at 20/s offered: 16/16 acknowledged 202"), report.Checks[7])
 	assert.NotContains(t, table, "| none |", "every capacity run served its first level")
 	assert.NotContains(t, table, "n/a", "peak RSS was read")
 }

@@ -65,10 +65,12 @@ type Stack struct {
 	temporalEnv  []string
 	pg           *postgres // with Server: ServerPostgres
 	TemporalAddr string
-	UIURL        string
-	StarterURL   string // the public listener: API and webhooks
-	InternalURL  string // the starter's internal listener: codec, metrics, readiness
-	SandboxURL   string
+	// TemporalMetricsURL is the Temporal server's Prometheus endpoint.
+	TemporalMetricsURL string
+	UIURL              string
+	StarterURL         string // the public listener: API and webhooks
+	InternalURL        string // the starter's internal listener: codec, metrics, readiness
+	SandboxURL         string
 	// WorkerMetricsURL is the worker's Prometheus endpoint.
 	WorkerMetricsURL string
 	env              []string          // the worker's and starter's environment
@@ -214,8 +216,10 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		port = freePort()
 	}
 	s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", port)
+	metricsPort := freePort()
+	s.TemporalMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
 	args := []string{"server", "start-dev",
-		"--ip", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--ip", "127.0.0.1", "--port", fmt.Sprint(port), "--metrics-port", fmt.Sprint(metricsPort),
 		"--db-filename", filepath.Join(s.opts.DataDir, "temporal.db"),
 		"--log-level", "warn",
 	}

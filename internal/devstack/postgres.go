@@ -188,6 +188,7 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 		"TEMPORAL_WORKER_PORT", "TEMPORAL_METRICS_PORT"} {
 		env[name] = strconv.Itoa(freePort())
 	}
+	s.TemporalMetricsURL = "http://127.0.0.1:" + env["TEMPORAL_METRICS_PORT"] + "/metrics"
 	// Membership ports are stored as PostgreSQL smallints: below 32768,
 	// where the kernel's ephemeral ports are not.
 	for _, name := range []string{"TEMPORAL_FRONTEND_MEMBERSHIP_PORT", "TEMPORAL_MATCHING_MEMBERSHIP_PORT",

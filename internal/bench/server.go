@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// serverCounters are the Temporal server's counters of what work cost it,
+// by operation: its persistence writes and reads, its visibility store's,
+// and the RPCs its frontend served.
+var serverCounters = map[string]string{
+	"persistence_requests":            "persistence",
+	"visibility_persistence_requests": "visibility",
+	"service_requests":                "rpc",
+}
+
+// serverCounts are counter values keyed "<kind> <operation>".
+type serverCounts map[string]float64
+
+// scrapeServer reads the server's counters; nil when it has no metrics
+// endpoint or does not answer.
+func scrapeServer(url string) serverCounts {
+	if url == "" {
+		return nil
+	}
+	resp, err := loadClient.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil
+	}
+	out := serverCounts{}
+	for name, kind := range serverCounters {
+		for _, m := range families[name].GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if kind == "rpc" && labels["service_name"] != "frontend" {
+				continue // the RPCs carebridge makes, not the services' calls to each other
+			}
+			out[kind+" "+labels["operation"]] += m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// since is what was counted between before and c.
+func (c serverCounts) since(before serverCounts) serverCounts {
+	if c == nil || before == nil {
+		return nil
+	}
+	out := serverCounts{}
+	for k, v := range c {
+		if d := v - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// total is the sum of one kind ("persistence", "visibility", "rpc").
+func (c serverCounts) total(kind string) float64 {
+	t := 0.0
+	for k, v := range c {
+		if strings.HasPrefix(k, kind+" ") {
+			t += v
+		}
+	}
+	return t
+}
+
+// per describes the counts per unit of work, largest first within each kind:
+// "persistence 6.0 (UpdateWorkflowExecution 2.0, …); visibility 2.0 (…); rpc 3.0 (…)".
+func (c serverCounts) per(n int) string {
+	if c == nil {
+		return "not measured (the server has no metrics endpoint)"
+	}
+	var parts []string
+	for _, kind := range []string{"persistence", "visibility", "rpc"} {
+		var ops []string
+		keys := slices.Sorted(maps.Keys(c))
+		slices.SortStableFunc(keys, func(a, b string) int { return int(c[b]*1000 - c[a]*1000) })
+		for _, k := range keys {
+			if op, ok := strings.CutPrefix(k, kind+" "); ok && c[k]/float64(n) >= 0.05 {
+				ops = append(ops, fmt.Sprintf("%s %.1f", op, c[k]/float64(n)))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f (%s)", kind, c.total(kind)/float64(n), strings.Join(ops, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,137 @@
+package workflows_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/carebridge/carebridge/activities"
+	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
+	"github.com/carebridge/carebridge/workflows"
+)
+
+// update sends an operator update and records how it ended: "accepted: what
+// it did" or "refused: why".
+func (c *caseTest) update(name string, outcomes *[]string) {
+	c.then(func() {
+		c.env.UpdateWorkflow(name, fmt.Sprintf("%s-%d", name, len(*outcomes)), &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) {
+				var appErr *temporal.ApplicationError
+				require.ErrorAs(c.t, err, &appErr)
+				assert.Equal(c.t, workflows.ErrTypeActionRefused, appErr.Type())
+				*outcomes = append(*outcomes, "refused: "+appErr.Message())
+			},
+			OnComplete: func(result any, err error) {
+				require.NoError(c.t, err)
+				answer := result.(workflows.OperatorAnswer)
+				*outcomes = append(*outcomes, fmt.Sprintf("accepted: %s (%s)", answer.Done, answer.CarebridgeStatus))
+			},
+		})
+	})
+}
+
+// metadata is what the Web UI reads of a run: its handlers with their
+// descriptions and its current details.
+func (c *caseTest) metadata() *sdkpb.WorkflowMetadata {
+	v, err := c.env.QueryWorkflow("__temporal_workflow_metadata")
+	require.NoError(c.t, err)
+	var m sdkpb.WorkflowMetadata
+	require.NoError(c.t, v.Get(&m))
+	return &m
+}
+
+// An action that makes no sense now is refused with its reason before it
+// enters history; an accepted one answers what it did.
+func TestOperatorUpdatesRefuseWhatMakesNoSense(t *testing.T) {
+	c := newCaseTest(t)
+	bad := carevalidatetest.Patient("sub-u1")
+	bad["state"] = "ZZ" // Akute refuses the patient: the case needs attention
+	steps := carevalidatetest.Script(carevalidatetest.Case{ID: "u1", ShortID: "CB-u1", Submitter: bad}, time.Now())
+	var outcomes []string
+	for _, action := range []string{workflows.SignalRetry, workflows.SignalSkip, workflows.SignalResume, workflows.SignalResync} {
+		c.update(action, &outcomes) // nothing has happened yet
+	}
+	c.update(workflows.SignalPause, &outcomes)
+	c.update(workflows.SignalPause, &outcomes)
+	c.update(workflows.SignalResume, &outcomes)
+	c.send(steps[0].Body) // CREATE_CASE: the patient sync fails
+	c.update(workflows.SignalRetry, &outcomes)
+	c.update(workflows.SignalSkip, &outcomes)
+	c.update(workflows.SignalSkip, &outcomes)
+	c.update(workflows.SignalClose, &outcomes)
+	c.update(workflows.SignalClose, &outcomes)
+	s := c.run(workflows.CaseInput{CaseID: "u1"})
+
+	assert.Equal(t, []string{
+		"refused: retry refused: nothing to retry: no Akute step failed and no call is in flight",
+		"refused: skip refused: nothing to skip: no Akute step waits for an operator and no call is in flight",
+		"refused: resume refused: the case is not paused",
+		"refused: resync refused: nothing to resync: no patient data received yet",
+		"accepted: paused: Akute is not called until resume (paused)",
+		"refused: pause refused: the case is already paused",
+		"accepted: resumed: queued Akute calls run again (running)",
+		"accepted: retrying sync_patient (running)",
+		"accepted: skipped sync_patient (running)",
+		"refused: skip refused: nothing to skip: no Akute step waits for an operator and no call is in flight",
+		"accepted: closed: the case finishes once no Akute call is in flight (done)",
+		// The workflow has completed: the test environment refuses as the
+		// server does, without a validator.
+	}, outcomes[:11])
+	assert.True(t, s.Closed)
+	assert.Empty(t, c.akute.Patients(), "the refused patient never reached Akute")
+	var operators []string
+	for _, e := range s.Timeline {
+		if len(e.Type) > 9 && e.Type[:9] == "operator:" {
+			operators = append(operators, e.Type)
+		}
+	}
+	assert.Equal(t, []string{"operator:pause", "operator:resume", "operator:retry", "operator:skip", "operator:close"}, operators,
+		"refused actions left no trace in the case")
+}
+
+// The Web UI shows what a case is and what it waits for, and lists every
+// handler with its description.
+func TestDetailsSayWhatTheCaseWaitsFor(t *testing.T) {
+	c := newCaseTest(t)
+	bad := carevalidatetest.Patient("sub-u2")
+	bad["state"] = "ZZ"
+	steps := carevalidatetest.Script(carevalidatetest.Case{ID: "u2", ShortID: "CB-u2", Submitter: bad}, time.Now())
+	c.send(steps[0].Body)
+	c.then(func() {
+		m := c.metadata()
+		details := m.GetCurrentDetails()
+		assert.Contains(t, details, "**carebridge:** needs_attention")
+		assert.Contains(t, details, "**case:** CB-u2")
+		assert.Contains(t, details, "**Waiting for:** an operator: retry or skip the failed step")
+		assert.Contains(t, details, "sync_patient failed ("+activities.ErrTypeAkuteInvalidData+")")
+		assert.Contains(t, details, "field submitter.state is not a US state or territory")
+		assert.Contains(t, details, "**Akute patient:** not synced yet · **open tasks:** 0")
+		for _, phi := range []string{"Chris", "Ordering", "example.com", "2258675309", "Peachtree", "2000-05-30"} {
+			assert.NotContains(t, details, phi)
+		}
+
+		described := map[string]string{}
+		for _, d := range append(append(m.GetDefinition().GetSignalDefinitions(), m.GetDefinition().GetQueryDefinitions()...),
+			m.GetDefinition().GetUpdateDefinitions()...) {
+			described[d.GetName()] = d.GetDescription()
+		}
+		for _, name := range append([]string{workflows.SignalCaseEvent, workflows.SignalAkuteTask, workflows.SignalAkuteMed, workflows.QueryState},
+			workflows.OperatorActions...) {
+			assert.NotEmpty(t, described[name], "%s is described", name)
+		}
+		assert.Len(t, m.GetDefinition().GetUpdateDefinitions(), len(workflows.OperatorActions))
+	})
+	c.signal(workflows.SignalSkip)
+	c.then(func() {
+		assert.Contains(t, c.metadata().GetCurrentDetails(), "**Waiting for:** CareValidate's next event")
+	})
+	c.signal(workflows.SignalClose)
+	c.run(workflows.CaseInput{CaseID: "u2"})
+}
