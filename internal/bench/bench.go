@@ -19,22 +19,22 @@ import (
 
 // Options sizes a run.
 type Options struct {
-	RepoRoot     string
-	Dir          string        // state, logs and the report go here
-	Latency      time.Duration // added by the sandbox to every upstream answer
-	Sends        int           // per concurrency, for carebridge and for the baseline
-	Concurrency  []int
-	Cases        int // CareValidate cases, each a scripted life of 8 events
-	WebhookConc  int
+	RepoRoot    string
+	Dir         string        // state, logs and the report go here
+	Latency     time.Duration // added by the sandbox to every upstream answer
+	Sends       int           // per concurrency, for carebridge and for the baseline
+	Concurrency []int
+	Cases       int // CareValidate cases, each a scripted life of 8 events
+	WebhookConc int
 	// CapacityLevels are the concurrencies capacity runs climb through.
 	CapacityLevels []int
 	// WebhookRate deliveries per second are offered for WebhookSeconds
 	// (open loop).
 	WebhookRate, WebhookSeconds int
-	Untuned      bool   // the dev server's defaults
-	Server       string // devstack.Options.Server: "" (dev server) or "postgres"
-	Progress     func(format string, args ...any)
-	ApplyTimeout time.Duration
+	Untuned                     bool   // the dev server's defaults
+	Server                      string // devstack.Options.Server: "" (dev server) or "postgres"
+	Progress                    func(format string, args ...any)
+	ApplyTimeout                time.Duration
 }
 
 // Row is one line of the report.
