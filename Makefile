@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint unit tools bench test-faults test-postgres postgres histories
+.PHONY: run test lint unit tools bench test-faults test-postgres postgres histories test-ui
 
 ## run: Temporal dev server, sandbox, worker and starter; Ctrl-C stops them.
 run:
@@ -38,6 +38,14 @@ test-postgres: tools postgres
 postgres:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || \
 		{ echo "Installing PostgreSQL..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+## test-ui: the Temporal Web UI in Debian's Chromium (headless, playwright-core): summaries, current details decrypted
+## through the codec endpoint, the update dialog's described handlers; screenshots in ui-results/.
+test-ui: tools
+	@command -v chromium >/dev/null 2>&1 || \
+		{ echo "Installing Chromium..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	cd uitest && npm ci --no-audit --no-fund --loglevel=error
+	$(GO) test -count=1 -tags ui -timeout 15m -v ./uitest/
 
 ## unit: the tests that need no Temporal server (seconds).
 unit:

@@ -9,6 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/carebridge/carebridge/activities"
+	"github.com/carebridge/carebridge/clients/carevalidate"
+	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -50,4 +52,18 @@ func TestSendFailure(t *testing.T) {
 
 	status, _ = sendFailure(errors.New("something else"))
 	assert.Equal(t, http.StatusBadGateway, status)
+}
+
+// The Web UI's list shows what a run is about, never who.
+func TestSummariesCarryNoPHI(t *testing.T) {
+	req := workflows.SendRequest{FormName: "vip_tlc", Phone: "555-123-4567", Name: "John Doe", Email: "john.doe@example.com", Instance: "ect"}
+	assert.Equal(t, "send vip_tlc lead (Realtime ect)", sendSummary(req))
+	ev, err := carevalidate.Parse(carevalidatetest.Example)
+	if assert.NoError(t, err) {
+		assert.Equal(t, "case ADA-TOSXM · GLP · Wegovy Bundle", caseSummary(ev))
+		for _, phi := range []string{"Chris", "Ordering", ev.Submitter.Email, ev.Submitter.PhoneNumber} {
+			assert.NotContains(t, caseSummary(ev), phi)
+		}
+	}
+	assert.Equal(t, "case c1", caseSummary(carevalidate.CaseEvent{CaseID: "c1"}), "the case id when CareValidate sent no short id")
 }

@@ -52,7 +52,8 @@ const (
 //
 // Version 2 upserts only what differs from the run's search attributes as
 // they stand (those the starter set at start, or a continued run carried):
-// a new run no longer writes them again, one visibility write less per run.
+// a new run no longer writes them again, one visibility write less per run;
+// and it reads the last completed run with a local activity.
 const (
 	caseRulesChange  = "case-delivery-rules"
 	caseRulesVersion = 2
@@ -106,7 +107,7 @@ func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseStat
 	var reopened bool
 	var unread error
 	if rules >= 1 && in.State == nil {
-		in.State, unread = lastRunState(ctx, in.CaseID)
+		in.State, unread = lastRunState(ctx, in.CaseID, rules)
 		reopened = in.State != nil
 	}
 	r := newCaseRun(in, rules)
@@ -185,14 +186,23 @@ func newCaseRun(in CaseInput, rules workflow.Version) *caseRun {
 // lastRunState is what the case's last completed run applied, so that a
 // delivery after it (a late duplicate, a decision re-sent) meets the case's
 // memory instead of an empty run that repeats its effects; nil for a new
-// case, and an error when Temporal's visibility did not answer.
-func lastRunState(ctx workflow.Context, caseID string) (*CaseState, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		Summary:             "read the case's last completed run (a delivery after it completed)",
-		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 2 * time.Minute,
-	})
+// case, and an error when Temporal's visibility did not answer. From
+// version 2 on it is a local activity: no activity task, no second
+// workflow task, for every new case.
+func lastRunState(ctx workflow.Context, caseID string, rules workflow.Version) (*CaseState, error) {
+	const summary = "read the case's last completed run (a delivery after it completed)"
+	var future workflow.Future
+	if rules >= 2 {
+		future = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			Summary: summary, StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 2 * time.Minute,
+		}), activities.LastCompletedResultName, CaseWorkflowID(caseID))
+	} else {
+		future = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			Summary: summary, StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 2 * time.Minute,
+		}), activities.LastCompletedResultName, CaseWorkflowID(caseID))
+	}
 	var last json.RawMessage
-	if err := workflow.ExecuteActivity(ctx, activities.LastCompletedResultName, CaseWorkflowID(caseID)).Get(ctx, &last); err != nil {
+	if err := future.Get(ctx, &last); err != nil {
 		return nil, err
 	}
 	var s CaseState

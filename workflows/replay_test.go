@@ -39,6 +39,10 @@ var recordedScenarios = []string{
 	"case-close-rules1", "case-continued-as-new-rules1.run1", "case-continued-as-new-rules1.run2",
 	"case-akute-signals-rules1", "akute-unrouted-rules1", "case-operator-order-rules1",
 	"case-pause-retrying-call-rules1", "case-correction-during-sync-rules1", "case-reopened-rules1",
+	// Send version 2 (its version in its input, started eagerly) and version
+	// 2 of case-delivery-rules, with operator updates.
+	"send-succeeded-v2", "send-retried-503-v2", "case-full-life-rules2", "case-attention-retry-skip-rules2",
+	"case-continued-as-new-rules2.run1", "case-continued-as-new-rules2.run2", "case-reopened-rules2", "case-operator-updates-rules2",
 }
 
 // replayer replays with the project's own data and failure converters, so

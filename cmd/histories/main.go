@@ -263,6 +263,18 @@ func (d *driver) signal(caseID, name string) error {
 	return nil
 }
 
+// update runs an operator update with the temporal CLI, as the README
+// says (through the codec endpoint, which decrypts a refusal's reason), and
+// checks that it was accepted or refused.
+func (d *driver) update(caseID, name string, accepted bool) error {
+	out, err := exec.Command(d.stack.TemporalCLI(), "workflow", "update", "execute", "--address", d.stack.TemporalAddr,
+		"--workflow-id", workflows.CaseWorkflowID(caseID), "--name", name, "--codec-endpoint", d.stack.InternalURL+"/codec").CombinedOutput()
+	if (err == nil) != accepted || (!accepted && !bytes.Contains(out, []byte(name+" refused"))) {
+		return fmt.Errorf("temporal workflow update execute %s: accepted %v, want %v: %s", name, err == nil, accepted, out)
+	}
+	return nil
+}
+
 // waitCase polls GET /api/cases/{id} until ok holds.
 func (d *driver) waitCase(caseID, what string, ok func(workflows.CaseState) bool) (workflows.CaseState, error) {
 	deadline := time.Now().Add(waitLimit)
@@ -378,25 +390,28 @@ func sendSucceeded(d *driver) ([]string, error) {
 	return []string{id}, err
 }
 
+// sendRetried503: Alleviate answers 503 twice, then takes the lead.
+func sendRetried503(d *driver) ([]string, error) {
+	alleviate := fake.Control{URL: d.stack.SandboxURL + "/alleviate"}
+	if err := alleviate.Reset(); err != nil {
+		return nil, err
+	}
+	if err := alleviate.Inject(fake.Fault{Status: http.StatusServiceUnavailable, Times: 2}); err != nil {
+		return nil, err
+	}
+	id, err := d.send(johnDoe, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	if got, err := alleviate.Requests(); err != nil || len(got) != 3 {
+		return nil, fmt.Errorf("alleviate saw %d requests, want 2 refused and 1 served (%v)", len(got), err)
+	}
+	return []string{id}, nil
+}
+
 var scenarios = []scenario{
 	{name: "send-succeeded", run: sendSucceeded},
-	{name: "send-retried-503", run: func(d *driver) ([]string, error) {
-		alleviate := fake.Control{URL: d.stack.SandboxURL + "/alleviate"}
-		if err := alleviate.Reset(); err != nil {
-			return nil, err
-		}
-		if err := alleviate.Inject(fake.Fault{Status: http.StatusServiceUnavailable, Times: 2}); err != nil {
-			return nil, err
-		}
-		id, err := d.send(johnDoe, http.StatusOK)
-		if err != nil {
-			return nil, err
-		}
-		if got, err := alleviate.Requests(); err != nil || len(got) != 3 {
-			return nil, fmt.Errorf("alleviate saw %d requests, want 2 refused and 1 served (%v)", len(got), err)
-		}
-		return []string{id}, nil
-	}},
+	{name: "send-retried-503", run: sendRetried503},
 	{name: "send-patient-not-found", run: func(d *driver) ([]string, error) {
 		lead := map[string]string{}
 		for k, v := range johnDoe {
@@ -443,6 +458,58 @@ var scenarios = []scenario{
 	{name: "case-pause-retrying-call-rules1", run: casePauseRetryingCall},
 	{name: "case-correction-during-sync-rules1", run: caseCorrectionDuringSync},
 	{name: "case-reopened-rules1", run: caseReopened},
+	// Send version 2 (the version in the input, started eagerly by the
+	// starter) and version 2 of case-delivery-rules (search attributes
+	// upserted only when they differ from the run's), with operator updates.
+	{name: "send-succeeded-v2", run: sendSucceeded},
+	{name: "send-retried-503-v2", run: sendRetried503},
+	{name: "case-full-life-rules2", run: caseFullLife},
+	{name: "case-attention-retry-skip-rules2", run: caseAttentionRetrySkip},
+	{name: "case-continued-as-new-rules2", run: caseContinuedAsNew},
+	{name: "case-reopened-rules2", run: caseReopened},
+	{name: "case-operator-updates-rules2", run: caseOperatorUpdates},
+}
+
+// caseOperatorUpdates: the operator actions as updates, refused when they
+// make no sense (no trace in history) and accepted otherwise.
+func caseOperatorUpdates(d *driver) ([]string, error) {
+	caseID, shortID := d.newCase()
+	s := script(caseID, shortID)
+	if err := d.deliver(s[0]); err != nil {
+		return nil, err
+	}
+	if _, err := d.waitCase(caseID, "patient synced", synced); err != nil {
+		return nil, err
+	}
+	steps := []struct {
+		name     string
+		accepted bool
+	}{{workflows.SignalRetry, false}, {workflows.SignalPause, true}, {workflows.SignalPause, false}, {workflows.SignalResume, true}}
+	for _, step := range steps {
+		if err := d.update(caseID, step.name, step.accepted); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.akute.Inject(fake.Fault{Status: http.StatusUnprocessableEntity, Body: `{"message":"task refused by the sandbox"}`, Times: 1}); err != nil {
+		return nil, err
+	}
+	if err := d.deliver(s[2]); err != nil { // the decision: a task, refused
+		return nil, err
+	}
+	if _, err := d.waitCase(caseID, "needs attention", func(s workflows.CaseState) bool { return s.Attention != nil }); err != nil {
+		return nil, err
+	}
+	if err := d.update(caseID, workflows.SignalRetry, true); err != nil {
+		return nil, err
+	}
+	if _, err := d.waitCase(caseID, "task created on retry", tasks(1)); err != nil {
+		return nil, err
+	}
+	if err := d.update(caseID, workflows.SignalClose, true); err != nil {
+		return nil, err
+	}
+	_, err := d.waitCase(caseID, "closed", func(s workflows.CaseState) bool { return s.Closed })
+	return []string{workflows.CaseWorkflowID(caseID)}, err
 }
 
 // caseOperatorOrder: resume, pause, resume, pause sent while the worker is

@@ -225,9 +225,11 @@ func (c capacityResult) String() string {
 }
 
 // capacity raises the concurrency level by level until the rate stops
-// growing (less than 5 % more) or the p99 passes capacityP99.
+// growing (two levels in a row without 5 % more than the best: one noisy
+// level does not end the climb) or the p99 passes capacityP99.
 func capacity(ctx context.Context, levels []int, run func(concurrency int) result) capacityResult {
 	var best capacityResult
+	flat := 0
 	for _, c := range levels {
 		if ctx.Err() != nil {
 			break
@@ -242,7 +244,10 @@ func capacity(ctx context.Context, levels []int, run func(concurrency int) resul
 		if rate > best.rate {
 			best = capacityResult{rate: rate, concurrency: c, p99: p99}
 		}
-		if !grew {
+		if flat = flat + 1; grew {
+			flat = 0
+		}
+		if flat == 2 {
 			break
 		}
 	}

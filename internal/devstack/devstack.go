@@ -163,6 +163,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		env[name] = v
 	}
+	if _, set := env["CAREBRIDGE_CODEC_CORS_ORIGINS"]; !set && s.UIURL != "" && os.Getenv("CAREBRIDGE_CODEC_CORS_ORIGINS") == "" {
+		// The Web UI decrypts in the browser, from its own origin.
+		env["CAREBRIDGE_CODEC_CORS_ORIGINS"] = s.UIURL + "," + strings.Replace(s.UIURL, "127.0.0.1", "localhost", 1)
+	}
 	s.given = env
 	s.env = os.Environ()
 	for k, v := range env {

@@ -1,0 +1,105 @@
+//go:build ui
+
+package uitest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
+	"github.com/carebridge/carebridge/internal/devstack"
+	"github.com/carebridge/carebridge/workflows"
+)
+
+const lead = `{"form_name":"vip_tlc_bunionectomy_ect","phone":"555-123-4567","name":"John Doe","email":"john.doe@example.com","instance_name":"ect"}`
+
+// The Web UI, in a real browser, shows what an operator needs without
+// insider knowledge: summaries in the list, a case's details decrypted
+// through the codec endpoint, the update dialog's described handlers.
+func TestTheWebUIShowsWhatAnOperatorNeeds(t *testing.T) {
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	out := filepath.Join(root, "ui-results")
+	require.NoError(t, os.MkdirAll(out, 0o755))
+	logs, err := os.Create(filepath.Join(out, "stack.log"))
+	require.NoError(t, err)
+	defer logs.Close()
+	ctx := context.Background()
+	stack, err := devstack.Start(ctx, devstack.Options{RepoRoot: root, DataDir: t.TempDir(), Logs: logs})
+	require.NoError(t, err)
+	defer stack.Stop()
+
+	// A send.
+	resp, err := http.Post(stack.StarterURL+"/api/alleviate/send", "application/json", strings.NewReader(lead))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	sendID := resp.Header.Get("X-Workflow-Id")
+
+	// A case that needs attention: Akute cannot take its patient.
+	caseID := fmt.Sprintf("ui-%d", time.Now().UnixNano())
+	patient := carevalidatetest.Patient("sub-" + caseID)
+	patient["state"] = "ZZ"
+	steps := carevalidatetest.Script(carevalidatetest.Case{ID: caseID, ShortID: "UI-CASE", Submitter: patient}, time.Now().Add(-time.Hour))
+	status, answer, err := carevalidatetest.Sender{URL: stack.StarterURL + "/webhooks/carevalidate",
+		Header: stack.Env("CAREVALIDATE_AUTH_HEADER"), Secret: stack.Env("CAREVALIDATE_AUTH_SECRET")}.Send(steps[0].Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, status, "%s", answer)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(stack.StarterURL + "/api/cases/" + caseID)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var s workflows.CaseState
+		return json.NewDecoder(resp.Body).Decode(&s) == nil && s.Attention != nil
+	}, 60*time.Second, 250*time.Millisecond, "the case needs attention")
+
+	chromium, err := exec.LookPath("chromium")
+	require.NoError(t, err, "make test-ui installs Debian's chromium")
+	cmd := exec.Command("node", "browser.mjs")
+	cmd.Env = append(os.Environ(), "UI_URL="+stack.UIURL, "SEND_ID="+sendID, "SEND_SUMMARY=send vip_tlc_bunionectomy_ect lead (Realtime ect)",
+		"CASE_ID="+workflows.CaseWorkflowID(caseID), "CASE_SUMMARY=case UI-CASE", "OUT_DIR="+out, "CHROMIUM="+chromium)
+	cmd.Stderr = os.Stderr
+	printed, err := cmd.Output()
+	require.NoError(t, err, "browser.mjs: %s", printed)
+	var seen struct {
+		ListShowsSendSummary   bool     `json:"listShowsSendSummary"`
+		ListShowsCaseSummary   bool     `json:"listShowsCaseSummary"`
+		SendPageShowsSummary   bool     `json:"sendPageShowsSummary"`
+		CasePageShowsDetails   bool     `json:"casePageShowsDetails"`
+		CasePageShowsAttention bool     `json:"casePageShowsAttention"`
+		CaseDetails            []string `json:"caseDetails"`
+		UpdateDialog           string   `json:"updateDialog"`
+		UpdateOptions          []string `json:"updateOptions"`
+	}
+	require.NoError(t, json.Unmarshal(printed, &seen), "%s", printed)
+	t.Logf("the browser saw: %s", printed)
+
+	assert.True(t, seen.ListShowsSendSummary, "the workflow list shows the send's summary")
+	assert.True(t, seen.ListShowsCaseSummary, "the workflow list shows the case's summary")
+	assert.True(t, seen.SendPageShowsSummary, "the send's page shows its summary")
+	assert.True(t, seen.CasePageShowsDetails, "the case's page shows its current details, decrypted")
+	assert.True(t, seen.CasePageShowsAttention)
+	all := seen.UpdateDialog + "\n" + strings.Join(seen.UpdateOptions, "\n")
+	for _, action := range workflows.OperatorActions {
+		assert.Contains(t, all, action, "the update dialog lists %s", action)
+	}
+	for _, shot := range []string{"workflows.png", "send.png", "case.png", "update-dialog.png"} {
+		_, err := os.Stat(filepath.Join(out, shot))
+		assert.NoError(t, err, "screenshot %s", shot)
+	}
+}
