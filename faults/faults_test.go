@@ -57,7 +57,11 @@ func TestMain(m *testing.M) {
 	root, _ := filepath.Abs("..")
 	dir, _ := os.MkdirTemp("", "carebridge-faults-")
 	defer os.RemoveAll(dir)
-	logs, _ := os.Create(filepath.Join(dir, "stack.log"))
+	logPath := filepath.Join(dir, "stack.log")
+	if keep := os.Getenv("CAREBRIDGE_STACK_LOG"); keep != "" {
+		logPath = keep // kept after the run, for whoever debugs it
+	}
+	logs, _ := os.Create(logPath)
 	var err error
 	workers := 1
 	if *server == devstack.ServerPostgres {
@@ -395,6 +399,23 @@ func TestStarterRestartedMidLoad(t *testing.T) {
 	stack.Signal("starter", syscall.SIGTERM)
 	require.NoError(t, stack.StartStarter(context.Background()))
 	l.settle(t, false)
+}
+
+// The starter killed while its own send worker runs sends it started
+// eagerly: their workflow tasks time out and the standalone worker, which
+// polls the sends' queue too, finishes them. A send killed mid-call may
+// have reached Alleviate: at-least-once.
+func TestStarterKilledMidEagerSend(t *testing.T) {
+	reset(t)
+	// Sends stay in flight past startLoad (which spreads them over a
+	// second), under the 2 s ALLEVIATE_TIMEOUT.
+	require.NoError(t, sandbox.alleviate.SetLatency(1500*time.Millisecond))
+	l := startLoad(t, "eager")
+	time.Sleep(200 * time.Millisecond)
+	stack.Signal("starter", syscall.SIGKILL)
+	require.NoError(t, sandbox.alleviate.SetLatency(0))
+	require.NoError(t, stack.StartStarter(context.Background()))
+	l.settle(t, true)
 }
 
 func TestDuplicateDeliveryBurst(t *testing.T) {
