@@ -13,44 +13,58 @@ const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-s
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   const shot = (name) => page.screenshot({ path: `${OUT_DIR}/${name}.png`, fullPage: true });
+  // The UI renders summaries and details (markdown) in frames of their
+  // own: look in every frame, until the text shows or the wait ends.
   const visible = async (text) => {
-    try {
-      await page.getByText(text, { exact: false }).first().waitFor({ state: 'visible', timeout: wait });
-      return true;
-    } catch {
-      return false;
+    const deadline = Date.now() + wait;
+    while (Date.now() < deadline) {
+      for (const frame of page.frames()) {
+        if (await frame.getByText(text, { exact: false }).first().isVisible().catch(() => false)) {
+          return true;
+        }
+      }
+      await page.waitForTimeout(250);
     }
+    return false;
   };
+  const frameTexts = async () => {
+    const texts = [];
+    for (const frame of page.frames()) {
+      texts.push(await frame.locator('body').innerText().catch(() => ''));
+    }
+    return texts.join('\n');
+  };
+  const workflow = (id) => `${UI_URL}/namespaces/default/workflows/${encodeURIComponent(id)}`;
 
-  // The workflow list: each run's summary, decrypted through the codec.
-  await page.goto(`${UI_URL}/namespaces/default/workflows`);
-  seen.listShowsSendSummary = await visible(SEND_SUMMARY);
-  seen.listShowsCaseSummary = await visible(CASE_SUMMARY);
+  // The runbook's query finds the case that needs attention.
+  const query = encodeURIComponent('CarebridgeStatus="needs_attention"');
+  await page.goto(`${UI_URL}/namespaces/default/workflows?query=${query}`);
+  seen.listFindsTheCase = await visible(CASE_ID);
   await shot('workflows');
 
-  // The send's page: its summary and its steps.
-  await page.goto(`${UI_URL}/namespaces/default/workflows/${encodeURIComponent(SEND_ID)}`);
-  seen.sendPageShowsSummary = await visible(SEND_SUMMARY);
+  // The send's page: its summary (decrypted through the codec endpoint)
+  // and each step's.
+  await page.goto(workflow(SEND_ID));
+  await page.getByText('User Metadata').first().click({ timeout: wait });
+  seen.sendSummary = await visible(SEND_SUMMARY);
+  seen.sendStepSummaries = await visible('post the vip_tlc_bunionectomy_ect lead to Alleviate');
   await shot('send');
 
-  // The case's page: its current details.
-  await page.goto(`${UI_URL}/namespaces/default/workflows/${encodeURIComponent(CASE_ID)}`);
-  seen.casePageShowsDetails = await visible('Waiting for');
-  seen.casePageShowsAttention = await visible('Needs attention');
-  seen.caseDetails = (await page.locator('body').innerText()).split('\n').filter((l) => /Waiting for|Needs attention|Akute patient|carebridge:/.test(l));
+  // The case's page: its summary and current details.
+  await page.goto(workflow(CASE_ID));
+  await page.getByText('User Metadata').first().click({ timeout: wait });
+  seen.caseSummary = await visible(CASE_SUMMARY);
+  seen.caseWaitingFor = await visible('an operator: retry or skip the failed step');
+  seen.caseAttention = await visible('Needs attention:');
+  seen.casePage = await frameTexts();
   await shot('case');
 
   // The update dialog lists the described handlers.
-  await page.getByRole('button', { name: /workflow actions|request cancellation|actions/i }).first().click({ timeout: wait }).catch(() => {});
-  const item = page.getByText('Send an Update', { exact: false }).first();
-  await item.waitFor({ state: 'visible', timeout: wait });
-  await item.click();
-  await page.getByRole('dialog').first().waitFor({ state: 'visible', timeout: wait });
-  const combo = page.getByRole('dialog').getByRole('combobox').first();
-  await combo.click({ timeout: wait }).catch(() => {});
-  await page.waitForTimeout(500); // the menu opens with an animation; the screenshot shows it open
-  seen.updateDialog = await page.getByRole('dialog').first().innerText();
-  seen.updateOptions = await page.getByRole('option').allInnerTexts().catch(() => []);
+  await page.getByRole('button', { name: /More Actions/i }).click({ timeout: wait });
+  await page.getByRole('menuitem', { name: /Send an Update/i }).click({ timeout: wait });
+  await page.getByRole('button', { name: 'Select an Update' }).click({ timeout: wait });
+  await page.getByRole('option').first().waitFor({ state: 'visible', timeout: wait });
+  seen.updateOptions = await page.getByRole('option').allInnerTexts();
   await shot('update-dialog');
 } finally {
   await browser.close();

@@ -72,31 +72,38 @@ func TestTheWebUIShowsWhatAnOperatorNeeds(t *testing.T) {
 	require.NoError(t, err, "make test-ui installs Debian's chromium")
 	cmd := exec.Command("node", "browser.mjs")
 	cmd.Env = append(os.Environ(), "UI_URL="+stack.UIURL, "SEND_ID="+sendID, "SEND_SUMMARY=send vip_tlc_bunionectomy_ect lead (Realtime ect)",
-		"CASE_ID="+workflows.CaseWorkflowID(caseID), "CASE_SUMMARY=case UI-CASE", "OUT_DIR="+out, "CHROMIUM="+chromium)
+		"CASE_ID="+workflows.CaseWorkflowID(caseID), "CASE_SUMMARY=case UI-CASE · GLP", "OUT_DIR="+out, "CHROMIUM="+chromium)
 	cmd.Stderr = os.Stderr
 	printed, err := cmd.Output()
 	require.NoError(t, err, "browser.mjs: %s", printed)
 	var seen struct {
-		ListShowsSendSummary   bool     `json:"listShowsSendSummary"`
-		ListShowsCaseSummary   bool     `json:"listShowsCaseSummary"`
-		SendPageShowsSummary   bool     `json:"sendPageShowsSummary"`
-		CasePageShowsDetails   bool     `json:"casePageShowsDetails"`
-		CasePageShowsAttention bool     `json:"casePageShowsAttention"`
-		CaseDetails            []string `json:"caseDetails"`
-		UpdateDialog           string   `json:"updateDialog"`
-		UpdateOptions          []string `json:"updateOptions"`
+		ListFindsTheCase  bool     `json:"listFindsTheCase"`
+		SendSummary       bool     `json:"sendSummary"`
+		SendStepSummaries bool     `json:"sendStepSummaries"`
+		CaseSummary       bool     `json:"caseSummary"`
+		CaseWaitingFor    bool     `json:"caseWaitingFor"`
+		CaseAttention     bool     `json:"caseAttention"`
+		CasePage          string   `json:"casePage"`
+		UpdateOptions     []string `json:"updateOptions"`
 	}
 	require.NoError(t, json.Unmarshal(printed, &seen), "%s", printed)
 	t.Logf("the browser saw: %s", printed)
 
-	assert.True(t, seen.ListShowsSendSummary, "the workflow list shows the send's summary")
-	assert.True(t, seen.ListShowsCaseSummary, "the workflow list shows the case's summary")
-	assert.True(t, seen.SendPageShowsSummary, "the send's page shows its summary")
-	assert.True(t, seen.CasePageShowsDetails, "the case's page shows its current details, decrypted")
-	assert.True(t, seen.CasePageShowsAttention)
-	all := seen.UpdateDialog + "\n" + strings.Join(seen.UpdateOptions, "\n")
-	for _, action := range workflows.OperatorActions {
-		assert.Contains(t, all, action, "the update dialog lists %s", action)
+	assert.True(t, seen.ListFindsTheCase, "the runbook's query lists the case that needs attention")
+	assert.True(t, seen.SendSummary, "the send's summary, decrypted")
+	assert.True(t, seen.SendStepSummaries, "each step's summary")
+	assert.True(t, seen.CaseSummary, "the case's summary, decrypted")
+	assert.True(t, seen.CaseWaitingFor, "the case's current details say what it waits for")
+	assert.True(t, seen.CaseAttention, "and why")
+	for _, phi := range []string{"Chris", "Ordering", "chris.ordering@example.com", "2258675309", "Peachtree"} {
+		assert.NotContains(t, seen.CasePage, phi, "no PHI in the case's summary and details (the UI sends them to its server to render)")
+	}
+	// The dialog lists the workflow's updates, then a "Custom" entry of its own.
+	require.Len(t, seen.UpdateOptions, len(workflows.OperatorActions)+1, "%q", seen.UpdateOptions)
+	for i, action := range []string{"close", "pause", "resume", "resync", "retry", "skip"} {
+		name, description, _ := strings.Cut(seen.UpdateOptions[i], "\n")
+		assert.Equal(t, action, name)
+		assert.Contains(t, description, "Refused, with the reason, when it makes no sense now.", "%s is described", action)
 	}
 	for _, shot := range []string{"workflows.png", "send.png", "case.png", "update-dialog.png"} {
 		_, err := os.Stat(filepath.Join(out, shot))

@@ -143,7 +143,9 @@ func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseStat
 		if r.finished() && !channels.pending() {
 			if !r.state.Closed {
 				// Archived: linger, deduplicating, until deliveries stop.
-				late, _ := workflow.AwaitWithTimeout(ctx, grace, func() bool { return channels.pending() || r.state.Closed })
+				late, _ := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+					Timeout: grace, TimerOptions: workflow.TimerOptions{Summary: "archive grace: absorbing late deliveries"},
+				}, func() bool { return channels.pending() || r.state.Closed })
 				if late {
 					continue
 				}

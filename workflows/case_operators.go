@@ -79,7 +79,7 @@ func (r *caseRun) details() string {
 	if a := s.Attention; a != nil {
 		fmt.Fprintf(&b, "\n\n**Needs attention:** %s failed (%s): %s", a.Item.Kind, a.ErrorType, a.Error)
 		if d := a.Detail; d != nil {
-			if d.Field != "" {
+			if d.Field != "" && !strings.Contains(a.Error, d.Field) {
 				fmt.Fprintf(&b, " — field %s %s", d.Field, d.Problem)
 			}
 			if d.Message != "" {
@@ -102,6 +102,8 @@ func (r *caseRun) details() string {
 
 func (r *caseRun) waitingFor(s *CaseState) string {
 	switch {
+	case s.CarebridgeStatus == StatusDone && s.Archived && !s.Closed:
+		return "late deliveries, until the archive grace ends; then the run completes"
 	case s.CarebridgeStatus == StatusDone:
 		return "nothing: the case is done"
 	case s.Closed:
@@ -114,8 +116,6 @@ func (r *caseRun) waitingFor(s *CaseState) string {
 		return fmt.Sprintf("Akute: %s in flight (%d queued behind it)", r.currentKind(), len(s.Pending)-1)
 	case len(s.Pending) > 0:
 		return fmt.Sprintf("Akute: %d call(s) queued", len(s.Pending))
-	case s.Archived:
-		return "late deliveries, until the archive grace ends"
 	default:
 		return "CareValidate's next event"
 	}

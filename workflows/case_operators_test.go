@@ -111,7 +111,7 @@ func TestDetailsSayWhatTheCaseWaitsFor(t *testing.T) {
 		assert.Contains(t, details, "**case:** CB-u2")
 		assert.Contains(t, details, "**Waiting for:** an operator: retry or skip the failed step")
 		assert.Contains(t, details, "sync_patient failed ("+activities.ErrTypeAkuteInvalidData+")")
-		assert.Contains(t, details, "field submitter.state is not a US state or territory")
+		assert.Contains(t, details, "submitter.state is not a US state or territory")
 		assert.Contains(t, details, "**Akute patient:** not synced yet · **open tasks:** 0")
 		for _, phi := range []string{"Chris", "Ordering", "example.com", "2258675309", "Peachtree", "2000-05-30"} {
 			assert.NotContains(t, details, phi)
