@@ -2,10 +2,12 @@ package workflows_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/temporal"
@@ -134,4 +136,30 @@ func TestDetailsSayWhatTheCaseWaitsFor(t *testing.T) {
 	})
 	c.signal(workflows.SignalClose)
 	c.run(workflows.CaseInput{CaseID: "u2"})
+}
+
+// A run upserts only the search attributes that differ from its own: those
+// the starter set with the start are not written again (version 2).
+func TestACaseUpsertsOnlyWhatChanged(t *testing.T) {
+	c := newCaseTest(t)
+	require.NoError(t, c.env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
+		workflows.AttrKind.ValueSet("case"), workflows.AttrStatus.ValueSet(workflows.StatusRunning),
+		workflows.AttrCaseShortID.ValueSet("CB-u3"))))
+	var upserts [][]string
+	c.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		var names []string
+		for key := range args.Get(0).(temporal.SearchAttributes).GetUntypedValues() {
+			names = append(names, key.GetName())
+		}
+		slices.Sort(names)
+		upserts = append(upserts, names)
+	}).Return(nil)
+	steps := script("u3")
+	c.send(steps[0].Body) // CREATE_CASE: status OPEN, then the patient's sync
+	c.send(steps[0].Body) // a duplicate: nothing changes
+	c.signal(workflows.SignalClose)
+	c.run(workflows.CaseInput{CaseID: "u3"})
+
+	assert.Equal(t, [][]string{{"CaseStatus"}, {"AkutePatientId"}, {"CarebridgeStatus"}}, upserts,
+		"CarebridgeKind, CarebridgeStatus=running and CaseShortId came with the start")
 }
