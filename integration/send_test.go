@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -290,4 +291,26 @@ func freePort(t *testing.T) int {
 	require.NoError(t, err)
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// A send runs in the starter's own send worker, handed its first workflow
+// task in the start's answer (eager start): its one workflow task was taken
+// by the starter's process.
+func TestASendRunsEagerlyInTheStarter(t *testing.T) {
+	r := post(t, "/api/alleviate/send", johnDoe, nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := temporal.GetWorkflowHistory(ctx, r.header.Get("X-Workflow-Id"), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var identities []string
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		if a := ev.GetWorkflowTaskStartedEventAttributes(); a != nil {
+			identities = append(identities, a.GetIdentity())
+		}
+	}
+	require.Len(t, identities, 1, "the whole send is one workflow task")
+	assert.True(t, strings.HasPrefix(identities[0], fmt.Sprintf("%d@", stack.PID("starter"))),
+		"taken by the starter (pid %d), not a worker: %s", stack.PID("starter"), identities[0])
 }

@@ -263,6 +263,18 @@ func (d *driver) signal(caseID, name string) error {
 	return nil
 }
 
+// syncedCase starts a scripted case with its first event and waits until
+// its patient is synced; it returns the case's id and script.
+func (d *driver) syncedCase() (string, [][]byte, error) {
+	caseID, shortID := d.newCase()
+	s := script(caseID, shortID)
+	if err := d.deliver(s[0]); err != nil {
+		return "", nil, err
+	}
+	_, err := d.waitCase(caseID, "patient synced", synced)
+	return caseID, s, err
+}
+
 // update runs an operator update with the temporal CLI, as the README
 // says (through the codec endpoint, which decrypts a refusal's reason), and
 // checks that it was accepted or refused.
@@ -473,12 +485,8 @@ var scenarios = []scenario{
 // caseOperatorUpdates: the operator actions as updates, refused when they
 // make no sense (no trace in history) and accepted otherwise.
 func caseOperatorUpdates(d *driver) ([]string, error) {
-	caseID, shortID := d.newCase()
-	s := script(caseID, shortID)
-	if err := d.deliver(s[0]); err != nil {
-		return nil, err
-	}
-	if _, err := d.waitCase(caseID, "patient synced", synced); err != nil {
+	caseID, s, err := d.syncedCase()
+	if err != nil {
 		return nil, err
 	}
 	steps := []struct {
@@ -508,7 +516,7 @@ func caseOperatorUpdates(d *driver) ([]string, error) {
 	if err := d.update(caseID, workflows.SignalClose, true); err != nil {
 		return nil, err
 	}
-	_, err := d.waitCase(caseID, "closed", func(s workflows.CaseState) bool { return s.Closed })
+	_, err = d.waitCase(caseID, "closed", func(s workflows.CaseState) bool { return s.Closed })
 	return []string{workflows.CaseWorkflowID(caseID)}, err
 }
 
@@ -717,12 +725,8 @@ func caseAttentionRetrySkip(d *driver) ([]string, error) {
 // casePauseResume: paused, a decision arrives and waits; resumed, its task
 // is created.
 func casePauseResume(d *driver) ([]string, error) {
-	caseID, shortID := d.newCase()
-	s := script(caseID, shortID)
-	if err := d.deliver(s[0]); err != nil {
-		return nil, err
-	}
-	if _, err := d.waitCase(caseID, "patient synced", synced); err != nil {
+	caseID, s, err := d.syncedCase()
+	if err != nil {
 		return nil, err
 	}
 	if err := d.signal(caseID, workflows.SignalPause); err != nil {

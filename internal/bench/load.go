@@ -47,16 +47,43 @@ var loadClient = &http.Client{
 	Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256},
 }
 
+// recorder counts a load run's failures and keeps its latencies.
+type recorder struct {
+	mu        sync.Mutex
+	latencies []time.Duration // successful requests only
+	failures  atomic.Int64
+	start     time.Time
+}
+
+func newRecorder(n int) *recorder {
+	return &recorder{latencies: make([]time.Duration, 0, n), start: time.Now()}
+}
+
+// measure sends one request and records how it went.
+func (r *recorder) measure(ctx context.Context, req request) {
+	t0 := time.Now()
+	status, err := send(ctx, req)
+	d := time.Since(t0)
+	if err != nil || !req.ok(status) {
+		r.failures.Add(1)
+		return
+	}
+	r.mu.Lock()
+	r.latencies = append(r.latencies, d)
+	r.mu.Unlock()
+}
+
+func (r *recorder) result(requests int) result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return result{requests: requests, failures: int(r.failures.Load()), wall: time.Since(r.start), latencies: r.latencies}
+}
+
 // drive sends n requests with the given concurrency, requests built by next.
 func drive(ctx context.Context, n, concurrency int, next func(i int) request) result {
-	var (
-		mu        sync.Mutex
-		latencies = make([]time.Duration, 0, n)
-		failures  atomic.Int64
-		issued    atomic.Int64
-		wg        sync.WaitGroup
-	)
-	start := time.Now()
+	rec := newRecorder(n)
+	var issued atomic.Int64
+	var wg sync.WaitGroup
 	for range concurrency {
 		wg.Go(func() {
 			for {
@@ -64,60 +91,36 @@ func drive(ctx context.Context, n, concurrency int, next func(i int) request) re
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				req := next(i)
-				t0 := time.Now()
-				status, err := send(ctx, req)
-				d := time.Since(t0)
-				if err != nil || !req.ok(status) {
-					failures.Add(1)
-					continue
-				}
-				mu.Lock()
-				latencies = append(latencies, d)
-				mu.Unlock()
+				rec.measure(ctx, next(i))
 			}
 		})
 	}
 	wg.Wait()
-	return result{requests: n, failures: int(failures.Load()), wall: time.Since(start), latencies: latencies}
+	return rec.result(n)
 }
 
 // offer sends n requests, one every interval whatever the answers (an open
 // loop): latencies are what a sender at that rate sees, not a queue's.
 func offer(ctx context.Context, n int, interval time.Duration, next func(i int) request) result {
-	var (
-		mu        sync.Mutex
-		latencies = make([]time.Duration, 0, n)
-		failures  atomic.Int64
-		wg        sync.WaitGroup
-	)
-	start := time.Now()
+	rec := newRecorder(n)
+	var wg sync.WaitGroup
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	for i := range n {
-		if i > 0 {
+	sent := 0
+	for ; sent < n; sent++ {
+		if sent > 0 {
 			select {
 			case <-ctx.Done():
-				return result{requests: i, failures: int(failures.Load()), wall: time.Since(start), latencies: latencies}
+				wg.Wait()
+				return rec.result(sent)
 			case <-tick.C:
 			}
 		}
-		req := next(i)
-		wg.Go(func() {
-			t0 := time.Now()
-			status, err := send(ctx, req)
-			d := time.Since(t0)
-			if err != nil || !req.ok(status) {
-				failures.Add(1)
-				return
-			}
-			mu.Lock()
-			latencies = append(latencies, d)
-			mu.Unlock()
-		})
+		req := next(sent)
+		wg.Go(func() { rec.measure(ctx, req) })
 	}
 	wg.Wait()
-	return result{requests: n, failures: int(failures.Load()), wall: time.Since(start), latencies: latencies}
+	return rec.result(n)
 }
 
 func send(ctx context.Context, r request) (int, error) {

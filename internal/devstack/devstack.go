@@ -523,13 +523,18 @@ func devSecret(path string, newValue func() string) (string, error) {
 
 // devServerTuning makes the dev server answer as fast as carebridge needs
 // (BENCHMARKS.md says what each bought): one task queue partition, so a
-// task never waits for a poller on another partition; SQLite in WAL mode
-// without a sync per commit, which keeps state across restarts of the
-// process (not of the machine).
+// task never waits for a poller on another partition; eager workflow start
+// (the server's default, said outright); the search-attribute cache used
+// as production uses it (the CLI's dev server reads the attributes from
+// its database on every start and upsert, six reads a send; carebridge's
+// are registered with the server's start, before anything runs); SQLite in
+// WAL mode without a sync per commit, which keeps state across restarts of
+// the process (not of the machine).
 var devServerTuning = []string{
 	"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 	"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
 	"--dynamic-config-value", "system.enableEagerWorkflowStart=true",
+	"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false",
 	"--sqlite-pragma", "journal_mode=wal",
 	"--sqlite-pragma", "synchronous=normal",
 }

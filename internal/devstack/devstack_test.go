@@ -1,0 +1,62 @@
+package devstack_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
+	"github.com/carebridge/carebridge/internal/devstack"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the stack")
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	return root
+}
+
+// make run: a program that exits at start stops the start at once, with
+// the program's last line, instead of a health check's timeout.
+func TestAProgramExitingAtStartStopsTheStartAtOnce(t *testing.T) {
+	root := repoRoot(t)
+	var logs bytes.Buffer
+	stack, err := devstack.Start(context.Background(), devstack.Options{
+		RepoRoot: root, DataDir: t.TempDir(), Headless: true, Logs: &logs,
+		Env: map[string]string{"CAREBRIDGE_CASE_MAX_SIGNALS": "many"},
+	})
+	if stack != nil {
+		stack.Stop()
+	}
+	require.Error(t, err)
+	assert.Equal(t, `devstack: the worker exited at start: worker: CAREBRIDGE_CASE_MAX_SIGNALS="many" is not a positive integer`, err.Error())
+}
+
+// make run: a variable set in the environment wins over the sandbox's (a
+// real CareValidate secret is not replaced by the sandbox's).
+func TestTheEnvironmentWinsOverTheSandbox(t *testing.T) {
+	root := repoRoot(t)
+	t.Setenv("CAREVALIDATE_AUTH_SECRET", "from-the-environment")
+	var logs bytes.Buffer
+	stack, err := devstack.Start(context.Background(), devstack.Options{
+		RepoRoot: root, DataDir: t.TempDir(), Headless: true, Logs: &logs, KeepUpstreamEnv: true,
+	})
+	require.NoError(t, err, logs.String())
+	defer stack.Stop()
+	body := carevalidatetest.Script(carevalidatetest.Case{ID: "env-wins", ShortID: "ENV"}, time.Now())[0].Body
+	for secret, want := range map[string]int{"from-the-environment": http.StatusAccepted, "sandbox-carevalidate-secret": http.StatusUnauthorized} {
+		status, answer, err := carevalidatetest.Sender{URL: stack.StarterURL + "/webhooks/carevalidate",
+			Header: "X-CareValidate-Auth", Secret: secret}.Send(body)
+		require.NoError(t, err)
+		assert.Equal(t, want, status, "%s: %s", secret, answer)
+	}
+}
