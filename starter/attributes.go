@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/carebridge/carebridge/workflows"
@@ -115,5 +117,13 @@ func (s *starts) refused(w http.ResponseWriter, r *http.Request, cause error, re
 		return
 	}
 	s.log.Error("start refused", slog.String("workflow_id", w.Header().Get("X-Workflow-Id")), slog.String("error", cause.Error()))
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(cause, &invalid) && strings.Contains(invalid.Error(), "search attribute") {
+		// Created, but not yet in every service's cache (refreshed
+		// every minute): it passes by itself.
+		writeError(w, http.StatusServiceUnavailable, apiError{Code: "search_attributes_not_ready",
+			Message: "Temporal has carebridge's search attributes but does not accept them yet (within a minute of their creation); " + retry})
+		return
+	}
 	writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: retry})
 }

@@ -128,7 +128,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 	for _, c := range o.Concurrency {
 		progress("sends at concurrency %d: carebridge", c)
-		cbCPU, counted := newCPUMeter(ours), scrapeServer(stack.TemporalMetricsURL)
+		// The server's counters first: scraping waits for them to settle,
+		// which the CPU meter must not count.
+		counted, cbCPU := scrapeServer(stack.TemporalMetricsURL), newCPUMeter(ours)
 		cb := drive(ctx, o.Sends, c, sendTo(sendURL))
 		cbUse, cost := cbCPU.used(), scrapeServer(stack.TemporalMetricsURL).since(counted)
 		progress("sends at concurrency %d: baseline", c)
@@ -178,7 +180,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return report, err
 	}
 	progress("webhooks at %d per second, open loop", o.WebhookRate)
-	hookCPU, counted := newCPUMeter(ours), scrapeServer(stack.TemporalMetricsURL)
+	counted, hookCPU := scrapeServer(stack.TemporalMetricsURL), newCPUMeter(ours)
 	open := hooks.openLoop(ctx, o.WebhookRate, o.WebhookSeconds)
 	hookUse, hookCost := hookCPU.used(), scrapeServer(stack.TemporalMetricsURL).since(counted)
 	if err := hooks.waitApplied(ctx, o.ApplyTimeout); err != nil {

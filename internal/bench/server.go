@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -23,12 +24,17 @@ var serverCounters = map[string]string{
 // serverCounts are counter values keyed "<kind> <operation>".
 type serverCounts map[string]float64
 
-// scrapeServer reads the server's counters; nil when it has no metrics
-// endpoint or does not answer.
+// serverSettle is how long the server's counters take to reach its
+// metrics endpoint: its metrics library reports them every second.
+const serverSettle = 2 * time.Second
+
+// scrapeServer reads the server's counters, once they have settled; nil
+// when it has no metrics endpoint or does not answer.
 func scrapeServer(url string) serverCounts {
 	if url == "" {
 		return nil
 	}
+	time.Sleep(serverSettle)
 	resp, err := loadClient.Get(url)
 	if err != nil {
 		return nil

@@ -16,6 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -207,7 +210,48 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 	if err := s.RestartTemporal(ctx); err != nil {
 		return err
 	}
-	return s.registerNamespace(ctx)
+	if err := s.registerNamespace(ctx); err != nil {
+		return err
+	}
+	return s.waitSearchAttributesAccepted(ctx)
+}
+
+// waitSearchAttributesAccepted waits until the server accepts a start that
+// carries every carebridge search attribute: its services cache the
+// attributes (refreshed every minute, deploy/temporal/dynamicconfig.yaml),
+// so attributes created a moment ago may still be refused. The probe run is
+// terminated at once.
+func (s *Stack) waitSearchAttributesAccepted(ctx context.Context) error {
+	c, err := client.Dial(client.Options{HostPort: s.TemporalAddr, Namespace: Namespace, Logger: quietLogger{}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var updates []temporal.SearchAttributeUpdate
+	for name, typ := range workflows.SearchAttributes {
+		if typ == "KeywordList" {
+			updates = append(updates, temporal.NewSearchAttributeKeyKeywordList(name).ValueSet([]string{"probe"}))
+		} else {
+			updates = append(updates, temporal.NewSearchAttributeKeyKeyword(name).ValueSet("probe"))
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for i := 0; ; i++ {
+		id := fmt.Sprintf("devstack-search-attribute-probe-%d", i)
+		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "devstack-probe",
+			TypedSearchAttributes: temporal.NewSearchAttributes(updates...)}, "devstack-probe")
+		if err == nil {
+			return c.TerminateWorkflow(ctx, id, "", "devstack: the search attributes are accepted")
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("devstack: the server does not accept carebridge's search attributes: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // registerNamespace creates the default namespace and carebridge's search
