@@ -372,9 +372,16 @@ func TestDatabaseRestartedMidLoad(t *testing.T) {
 		t.Skip("the dev server keeps its state in SQLite: run with -server postgres (make test-postgres)")
 	}
 	reset(t)
+	// Stopped while startLoad still issues sends (it spreads them over a
+	// second): eager sends finish in about 100 ms, so an outage after it
+	// would meet only webhooks, which wait for the database instead.
+	stopped := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		stopped <- stack.StopPostgres()
+	}()
 	l := startLoad(t, "postgres")
-	time.Sleep(300 * time.Millisecond)
-	require.NoError(t, stack.StopPostgres())
+	require.NoError(t, <-stopped)
 	time.Sleep(4 * time.Second)
 	require.NoError(t, stack.StartPostgres())
 	l.settle(t, false)
