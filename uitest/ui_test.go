@@ -87,7 +87,11 @@ func TestTheWebUIShowsWhatAnOperatorNeeds(t *testing.T) {
 		UpdateOptions     []string `json:"updateOptions"`
 	}
 	require.NoError(t, json.Unmarshal(printed, &seen), "%s", printed)
-	t.Logf("the browser saw: %s", printed)
+	defer func() {
+		if t.Failed() {
+			t.Logf("the browser saw: %s", printed)
+		}
+	}()
 
 	assert.True(t, seen.ListFindsTheCase, "the runbook's query lists the case that needs attention")
 	assert.True(t, seen.SendSummary, "the send's summary, decrypted")
