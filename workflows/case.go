@@ -145,16 +145,18 @@ func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseStat
 				// Archived: linger, deduplicating, until deliveries stop.
 				late, _ := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
 					Timeout: grace, TimerOptions: workflow.TimerOptions{Summary: "archive grace: absorbing late deliveries"},
-				}, func() bool { return channels.pending() || r.state.Closed })
+				}, func() bool { return channels.pending() || r.operated || r.state.Closed })
 				if late {
 					continue
 				}
 			}
 			stop = true
+			r.finishHandlers(ctx)
 			return r.view(), nil
 		}
 		if r.shouldContinueAsNew(ctx, limits) && !channels.pending() {
 			stop = true
+			r.finishHandlers(ctx)
 			r.state.Runs++
 			workflow.GetLogger(ctx).Info("case continues as new", "events_applied", r.state.EventsApplied)
 			next := CaseInput{CaseID: r.state.CaseID, State: r.state, Submitter: r.submitter}
@@ -165,6 +167,13 @@ func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseStat
 			return nil, workflow.NewContinueAsNewError(ctx, CaseWorkflowName, next)
 		}
 	}
+}
+
+// finishHandlers lets an operator update accepted in the run's last
+// workflow task answer before the run ends: it would otherwise fail for its
+// caller with the run it targeted.
+func (r *caseRun) finishHandlers(ctx workflow.Context) {
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
 func newCaseRun(in CaseInput, rules workflow.Version) *caseRun {

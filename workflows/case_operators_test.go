@@ -163,3 +163,20 @@ func TestACaseUpsertsOnlyWhatChanged(t *testing.T) {
 	assert.Equal(t, [][]string{{"CaseStatus"}, {"AkutePatientId"}, {"CarebridgeStatus"}}, upserts,
 		"CarebridgeKind, CarebridgeStatus=running and CaseShortId came with the start")
 }
+
+// An update during the archive grace is acted on like a signal: a resync
+// of an archived case reaches Akute before the run completes.
+func TestAnUpdateDuringTheArchiveGraceIsActedOn(t *testing.T) {
+	c := newCaseTest(t)
+	for _, step := range script("u4") {
+		c.send(step.Body)
+	}
+	var outcomes []string
+	c.update(workflows.SignalResync, &outcomes) // a minute after ARCHIVE_CASE: within the grace
+	s := c.run(workflows.CaseInput{CaseID: "u4"})
+	assert.Equal(t, []string{"accepted: a patient sync is queued (running)"}, outcomes)
+	assert.True(t, s.Archived)
+	assert.Empty(t, s.Pending, "the sync ran before the run completed")
+	last := s.Timeline[len(s.Timeline)-1]
+	assert.Equal(t, "akute:patient_unchanged", last.Type, "the resync reached Akute (nothing had changed)")
+}
