@@ -175,6 +175,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.StartWorker(); err != nil {
 		return nil, err
 	}
+	// The worker serves its metrics once it has read its configuration and
+	// reached Temporal: one that stops at start is named at once.
+	if err := s.waitHealthy(ctx, "worker", s.WorkerMetricsURL); err != nil {
+		return nil, err
+	}
 	for _, name := range s.workerNames()[1:] {
 		// Each worker its own metrics port.
 		env := append(slices.Clone(s.env), "CAREBRIDGE_METRICS_ADDR=127.0.0.1:0")
@@ -370,12 +375,18 @@ func (s *Stack) StartStarter(ctx context.Context) error {
 	if err := s.spawn("starter", filepath.Join(s.bin, "starter"), nil, s.env, nil); err != nil {
 		return err
 	}
+	return s.waitHealthy(ctx, "starter", s.StarterURL+"/healthz")
+}
+
+// waitHealthy waits until url answers 200 (a program's health), failing at
+// once, with its last line, if any process exits meanwhile.
+func (s *Stack) waitHealthy(ctx context.Context, name, url string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if err := s.exitedAtStart(); err != nil {
 			return err
 		}
-		resp, err := http.Get(s.StarterURL + "/healthz")
+		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -383,7 +394,7 @@ func (s *Stack) StartStarter(ctx context.Context) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return errors.New("devstack: the starter did not answer /healthz within 30s")
+			return fmt.Errorf("devstack: the %s did not answer %s within 30s", name, url)
 		}
 		select {
 		case <-ctx.Done():
