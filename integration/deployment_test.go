@@ -74,6 +74,18 @@ func isolated(t *testing.T, extra map[string]string) (env map[string]string, pub
 	return env, "http://" + public, "http://" + internal
 }
 
+// exitAtStart runs a program that must stop at start (exit status 2) and
+// returns what it said.
+func exitAtStart(t *testing.T, name string, env map[string]string) string {
+	t.Helper()
+	p := startProgram(t, name, env)
+	err := p.cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "%s %v", name, env)
+	assert.Equal(t, 2, exit.ExitCode())
+	return p.output()
+}
+
 func waitHealthy(t *testing.T, url string, p *program) {
 	t.Helper()
 	require.Eventually(t, func() bool {
@@ -143,12 +155,7 @@ func TestAHalfConfiguredIntegrationStopsTheProgram(t *testing.T) {
 		{"starter", map[string]string{"CAREVALIDATE_SIGNING_SECRET": "s"}, "starter: missing required environment variable CAREVALIDATE_AUTH_SECRET\n"},
 	} {
 		env, _, _ := isolated(t, c.env)
-		p := startProgram(t, c.program, env)
-		err := p.cmd.Wait()
-		var exit *exec.ExitError
-		require.ErrorAs(t, err, &exit, "%s %v", c.program, c.env)
-		assert.Equal(t, 2, exit.ExitCode())
-		assert.Equal(t, c.want, p.output())
+		assert.Equal(t, c.want, exitAtStart(t, c.program, env))
 	}
 }
 

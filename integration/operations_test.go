@@ -162,7 +162,8 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 	assert.Contains(t, both, "temporal_workflow_task_execution_latency_seconds")
 
 	assert.Equal(t, http.StatusOK, get(t, "/healthz").status)
-	assert.Equal(t, http.StatusOK, scrapeStatus(t, stack.InternalURL+"/readyz"))
+	status, _ := call(t, http.MethodGet, stack.InternalURL+"/readyz", "")
+	assert.Equal(t, http.StatusOK, status)
 }
 
 // The public listener serves the API and the webhooks only: what decrypts
@@ -188,14 +189,6 @@ func TestInternalRoutesAreNotPublic(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the codec on the internal listener")
 	assert.True(t, strings.HasPrefix(stack.InternalURL, "http://127.0.0.1:"), "internal listener on loopback")
-}
-
-func scrapeStatus(t *testing.T, url string) int {
-	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 func TestSearchAttributesFindRuns(t *testing.T) {

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -275,14 +273,9 @@ func TestTheJWTNeverEntersHistory(t *testing.T) {
 }
 
 func TestMissingConfigurationStopsWithOneLine(t *testing.T) {
-	cmd := exec.Command(filepath.Join(stack.Bin(), "worker"))
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, 2, exit.ExitCode())
+	out := exitAtStart(t, "worker", nil)
 	assert.Equal(t, "worker: missing required environment variable CAREBRIDGE_CODEC_KEYS; no integration is configured: set "+
-		"ACTIVEPIECES_WEBHOOK_URL, REALTIME_BASE_URL, ALLEVIATE_BASE_URL, ALLEVIATE_API_KEY (sends), or AKUTE_BASE_URL, AKUTE_API_KEY (cases and Akute)\n", string(out))
+		"ACTIVEPIECES_WEBHOOK_URL, REALTIME_BASE_URL, ALLEVIATE_BASE_URL, ALLEVIATE_API_KEY (sends), or AKUTE_BASE_URL, AKUTE_API_KEY (cases and Akute)\n", out)
 }
 
 func freePort(t *testing.T) int {

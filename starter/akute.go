@@ -80,8 +80,7 @@ func (a *akuteAPI) webhook(w http.ResponseWriter, r *http.Request) {
 		target, err = a.recordUnrouted(ctx, ev, reason, body)
 	}
 	if err != nil {
-		a.log.Error("akute webhook not recorded", slog.String("kind", ev.Kind))
-		a.starts.refused(w, r, err, "the event could not be recorded; retry the delivery")
+		a.starts.refused(w, r, err, "the event could not be recorded; retry the delivery", slog.String("akute_kind", ev.Kind))
 		return
 	}
 	a.log.Info("akute webhook recorded", slog.String("kind", ev.Kind), slog.String("workflow_id", target),

@@ -103,27 +103,34 @@ func missingAttributes(missing []string, command string) missingAttributesError 
 	}
 }
 
-// starts answers a start or signal Temporal refused: 503 either way (the
-// caller retries), saying which of the two causes it was.
+// starts answers what Temporal did not record (a start, a signal): 503
+// either way (the caller retries), saying why.
 type starts struct {
 	attrs *searchAttributeCheck
 	log   *slog.Logger
 }
 
-func (s *starts) refused(w http.ResponseWriter, r *http.Request, cause error, retry string) {
+// refused logs the failure once, with what (the caller's context: an event
+// type, a delivery kind), and answers it. Temporal names a search attribute
+// it refuses; only then is the namespace asked which are missing, so that
+// an outage costs no second call to a server that is not answering.
+func (s *starts) refused(w http.ResponseWriter, r *http.Request, cause error, retry string, what ...slog.Attr) {
+	attrs := append([]slog.Attr{slog.String("workflow_id", w.Header().Get("X-Workflow-Id")), slog.String("error", cause.Error())}, what...)
+	var invalid *serviceerror.InvalidArgument
+	if !errors.As(cause, &invalid) || !strings.Contains(invalid.Error(), "search attribute") {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "not recorded: Temporal refused it or did not answer", attrs...)
+		writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: retry})
+		return
+	}
 	if missing, err := s.attrs.missing(r.Context()); err == nil && len(missing) > 0 {
-		s.log.Error("start refused: search attributes missing", slog.String("missing", strings.Join(missing, ",")))
+		attrs = append(attrs, slog.String("missing", strings.Join(missing, ",")))
+		s.log.LogAttrs(r.Context(), slog.LevelError, "not recorded: search attributes missing", attrs...)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": missingAttributes(missing, s.attrs.createCommand(missing))})
 		return
 	}
-	s.log.Error("start refused", slog.String("workflow_id", w.Header().Get("X-Workflow-Id")), slog.String("error", cause.Error()))
-	var invalid *serviceerror.InvalidArgument
-	if errors.As(cause, &invalid) && strings.Contains(invalid.Error(), "search attribute") {
-		// Created, but not yet in every service's cache (refreshed
-		// every minute): it passes by itself.
-		writeError(w, http.StatusServiceUnavailable, apiError{Code: "search_attributes_not_ready",
-			Message: "Temporal has carebridge's search attributes but does not accept them yet (within a minute of their creation); " + retry})
-		return
-	}
-	writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: retry})
+	// Created, but not yet in every service's cache (refreshed every
+	// minute): it passes by itself.
+	s.log.LogAttrs(r.Context(), slog.LevelError, "not recorded: search attributes not accepted yet", attrs...)
+	writeError(w, http.StatusServiceUnavailable, apiError{Code: "search_attributes_not_ready",
+		Message: "Temporal has carebridge's search attributes but does not accept them yet (within a minute of their creation); " + retry})
 }

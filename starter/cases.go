@@ -81,8 +81,7 @@ func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
 	}, workflows.CaseWorkflowName, input)
 	w.Header().Set("X-Workflow-Id", id)
 	if err != nil {
-		a.log.Error("carevalidate event not recorded", slog.String("workflow_id", id), slog.String("event", ev.Type))
-		a.starts.refused(w, r, err, "the event could not be recorded; retry the delivery")
+		a.starts.refused(w, r, err, "the event could not be recorded; retry the delivery", slog.String("event", ev.Type))
 		return
 	}
 	a.log.Info("carevalidate event recorded", slog.String("workflow_id", id), slog.String("run_id", run.GetRunID()),

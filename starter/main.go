@@ -99,7 +99,7 @@ func main() {
 
 	public := http.NewServeMux()
 	if sendOn {
-		api := &sendAPI{temporal: c, taskQueue: tc.SendTaskQueue, eager: eager && send != nil, wait: wait,
+		api := &sendAPI{temporal: c, taskQueue: tc.SendTaskQueue, eager: eager, wait: wait,
 			emailHashKey: []byte(emailHashKey), log: logger, starts: starts}
 		api.routes(public)
 		if api.eager {
@@ -158,7 +158,7 @@ func main() {
 		}()
 	}
 	logger.Info("starter listening", slog.String("addr", addr), slog.String("internal_addr", internalAddr),
-		slog.String("integrations", strings.Join(on, ",")), slog.Bool("eager_sends", eager && send != nil),
+		slog.String("integrations", strings.Join(on, ",")), slog.Bool("eager_sends", eager && sendOn),
 		slog.String("temporal", tc.Options.HostPort), slog.String("namespace", tc.Options.Namespace),
 		slog.String("task_queue", tc.TaskQueue), slog.String("send_task_queue", tc.SendTaskQueue))
 	select {

@@ -202,14 +202,15 @@ func newCaseRun(in CaseInput, rules workflow.Version) *caseRun {
 // workflow task, for every new case.
 func lastRunState(ctx workflow.Context, caseID string, rules workflow.Version) (*CaseState, error) {
 	const summary = "read the case's last completed run (a delivery after it completed)"
+	start, giveUp := 10*time.Second, 2*time.Minute
 	var future workflow.Future
 	if rules >= 2 {
 		future = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			Summary: summary, StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 2 * time.Minute,
+			Summary: summary, StartToCloseTimeout: start, ScheduleToCloseTimeout: giveUp,
 		}), activities.LastCompletedResultName, CaseWorkflowID(caseID))
 	} else {
 		future = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			Summary: summary, StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 2 * time.Minute,
+			Summary: summary, StartToCloseTimeout: start, ScheduleToCloseTimeout: giveUp,
 		}), activities.LastCompletedResultName, CaseWorkflowID(caseID))
 	}
 	var last json.RawMessage
@@ -370,14 +371,27 @@ func (r *caseRun) view() *CaseState {
 // knowSearchAttributes records the run's search attributes as they stand,
 // so that upsertSearchAttributes writes only what differs.
 func (r *caseRun) knowSearchAttributes(sa temporal.SearchAttributes) {
-	for _, key := range []temporal.SearchAttributeKeyKeyword{AttrKind, AttrStatus, AttrCaseShortID, AttrCaseStatus, AttrAkutePatientID} {
-		if v, ok := sa.GetKeyword(key); ok {
-			r.upserted[key.GetName()] = v
+	for _, attr := range caseKeywords {
+		if v, ok := sa.GetKeyword(attr.key); ok {
+			r.upserted[attr.key.GetName()] = v
 		}
 	}
 	if ids, ok := sa.GetKeywordList(AttrAkuteTaskIDs); ok {
 		r.upserted[AttrAkuteTaskIDs.GetName()] = strings.Join(ids, ",")
 	}
+}
+
+// caseKeywords are a case's keyword search attributes, each with its value
+// in the case's state; AkuteTaskIds, a list, is handled beside them.
+var caseKeywords = []struct {
+	key temporal.SearchAttributeKeyKeyword
+	of  func(*CaseState) string
+}{
+	{AttrKind, func(*CaseState) string { return "case" }},
+	{AttrStatus, func(s *CaseState) string { return s.CarebridgeStatus }},
+	{AttrCaseShortID, func(s *CaseState) string { return s.ShortID }},
+	{AttrCaseStatus, func(s *CaseState) string { return s.Status }},
+	{AttrAkutePatientID, func(s *CaseState) string { return s.Akute.PatientID }},
 }
 
 // upsertSearchAttributes publishes the case's state: its current details
@@ -386,16 +400,10 @@ func (r *caseRun) upsertSearchAttributes(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, r.details())
 	s, done := r.view(), r.upserted
 	var updates []temporal.SearchAttributeUpdate
-	for _, kv := range []struct {
-		key   temporal.SearchAttributeKeyKeyword
-		value string
-	}{
-		{AttrKind, "case"}, {AttrStatus, s.CarebridgeStatus}, {AttrCaseShortID, s.ShortID},
-		{AttrCaseStatus, s.Status}, {AttrAkutePatientID, s.Akute.PatientID},
-	} {
-		if kv.value != "" && done[kv.key.GetName()] != kv.value {
-			done[kv.key.GetName()] = kv.value
-			updates = append(updates, kv.key.ValueSet(kv.value))
+	for _, attr := range caseKeywords {
+		if value := attr.of(s); value != "" && done[attr.key.GetName()] != value {
+			done[attr.key.GetName()] = value
+			updates = append(updates, attr.key.ValueSet(value))
 		}
 	}
 	if ids := r.taskIDs(); len(ids) > 0 && done[AttrAkuteTaskIDs.GetName()] != strings.Join(ids, ",") {

@@ -3,6 +3,7 @@ package workflows
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 
 	"github.com/google/uuid"
 )
@@ -38,7 +39,7 @@ const SendVersion = 2
 // send of SendVersion at its start (part of the start's own visibility
 // record), so that the runs of a version are found as the marker's are:
 // TemporalChangeVersion="send-version-2".
-const SendVersionSearchValue = "send-version-2"
+var SendVersionSearchValue = "send-version-" + strconv.Itoa(SendVersion)
 
 // SendWorkflowID names a send's run (called by the starter, never by a
 // workflow). With an Idempotency-Key it is derived from the key (hashed: a

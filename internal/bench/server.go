@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/http"
@@ -95,11 +96,12 @@ func (c serverCounts) per(n int) string {
 	if c == nil {
 		return "not measured (the server has no metrics endpoint)"
 	}
+	// Largest first, by name among equals.
+	keys := slices.Sorted(maps.Keys(c))
+	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(c[b], c[a]) })
 	var parts []string
 	for _, kind := range []string{"persistence", "visibility", "rpc"} {
 		var ops []string
-		keys := slices.Sorted(maps.Keys(c))
-		slices.SortStableFunc(keys, func(a, b string) int { return int(c[b]*1000 - c[a]*1000) })
 		for _, k := range keys {
 			if op, ok := strings.CutPrefix(k, kind+" "); ok && c[k]/float64(n) >= 0.05 {
 				ops = append(ops, fmt.Sprintf("%s %.1f", op, c[k]/float64(n)))
