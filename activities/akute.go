@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/clients/carevalidate"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
 
 // Error types of the Akute activities.

@@ -12,9 +12,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/clients/akute/akutetest"
-	"github.com/carebridge/carebridge/clients/carevalidate"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/akutetest"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 var submitter = carevalidate.Submitter{

@@ -8,7 +8,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/clients/carevalidate"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
 
 // akuteFieldMax is Akute's limit on names, address lines and city.

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/carebridge/carebridge/internal/devstack"
+	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/workflows"
 )
 

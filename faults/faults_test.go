@@ -30,9 +30,9 @@ import (
 
 	"github.com/carebridge/carebridge/clients/akute"
 	"github.com/carebridge/carebridge/clients/alleviate"
-	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
-	"github.com/carebridge/carebridge/internal/devstack"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
+	"github.com/carebridge/carebridge/dev/devstack"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 const (

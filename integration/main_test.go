@@ -18,8 +18,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/carebridge/carebridge/internal/codec"
-	"github.com/carebridge/carebridge/internal/devstack"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/dev/devstack"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 // sendWait is CAREBRIDGE_SEND_WAIT for the suite: short, so the 202 path

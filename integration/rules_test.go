@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
+	"github.com/carebridge/carebridge/fakes/fake"
 	"github.com/carebridge/carebridge/workflows"
 )
 

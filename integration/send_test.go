@@ -19,7 +19,7 @@ import (
 
 	"github.com/carebridge/carebridge/clients/alleviate"
 	"github.com/carebridge/carebridge/internal/codec"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/fake"
 	"github.com/carebridge/carebridge/workflows"
 )
 

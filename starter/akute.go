@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/internal/hmacsig"
 	"github.com/carebridge/carebridge/workflows"
 )

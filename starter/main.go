@@ -24,8 +24,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
-	"github.com/carebridge/carebridge/clients/carevalidate"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/internal/metrics"

@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/clients/carevalidate"
-	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/workflows"
 )
 

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/clients/carevalidate"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
 
 // The case workflow's contract: its type, its id, its signals and query and

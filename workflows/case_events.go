@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
-	"github.com/carebridge/carebridge/clients/carevalidate"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
 
 // apply folds one CareValidate event into the state and queues the Akute

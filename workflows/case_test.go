@@ -18,11 +18,11 @@ import (
 
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/clients/akute/akutetest"
-	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
-	"github.com/carebridge/carebridge/clients/carevalidate"
-	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/akutetest"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
+	"github.com/carebridge/carebridge/fakes/fake"
 	"github.com/carebridge/carebridge/workflows"
 )
 

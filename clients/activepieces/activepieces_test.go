@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carebridge/carebridge/clients/activepieces"
-	"github.com/carebridge/carebridge/clients/activepieces/activepiecestest"
+	"github.com/carebridge/carebridge/fakes/activepiecestest"
 	"github.com/carebridge/carebridge/clients/upstream"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 func signed(t *testing.T, exp time.Time) string {

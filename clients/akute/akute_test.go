@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/clients/akute/akutetest"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/akutetest"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 var ctx = context.Background()

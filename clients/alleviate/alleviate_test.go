@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carebridge/carebridge/clients/alleviate"
-	"github.com/carebridge/carebridge/clients/alleviate/alleviatetest"
+	"github.com/carebridge/carebridge/fakes/alleviatetest"
 	"github.com/carebridge/carebridge/clients/upstream"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 var lead = alleviate.Lead{

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carebridge/carebridge/clients/realtime"
-	"github.com/carebridge/carebridge/clients/realtime/realtimetest"
+	"github.com/carebridge/carebridge/fakes/realtimetest"
 	"github.com/carebridge/carebridge/clients/upstream"
 )
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/carebridge/carebridge/internal/bench"
+	"github.com/carebridge/carebridge/dev/bench"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/carebridge/carebridge/internal/devstack"
+	"github.com/carebridge/carebridge/dev/devstack"
 )
 
 func main() {
@@ -53,7 +53,7 @@ Send the reference's example lead:
     -H 'Content-Type: application/json' \
     -d '{"form_name":"vip_tlc_bunionectomy_ect","phone":"555-123-4567","name":"John Doe","email":"john.doe@example.com","instance_name":"ect"}'
 
-Play a CareValidate case: go run ./sandbox send-case, then curl %[1]s/api/cases/<case id>
+Play a CareValidate case: go run ./cmd/sandbox send-case, then curl %[1]s/api/cases/<case id>
 
 Ctrl-C stops everything.
 `, stack.StarterURL, stack.UIURL, stack.TemporalAddr, stack.SandboxURL, stack.WorkerMetricsURL, stack.InternalURL)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 // Subject is one patient of the directory.

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 // Users is the seeded clinician list; Chris TPA Medical is the reference

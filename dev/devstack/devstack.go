@@ -201,7 +201,7 @@ func (s *Stack) build(ctx context.Context) error {
 		return fmt.Errorf("devstack: %s is not a carebridge checkout: %w", s.opts.RepoRoot, err)
 	}
 	s.logf("devstack", "building worker, starter, sandbox and the temporal CLI (the CLI's first build takes a few minutes)")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", s.bin+string(os.PathSeparator), "./worker", "./starter", "./sandbox")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", s.bin+string(os.PathSeparator), "./worker", "./starter", "./cmd/sandbox")
 	cmd.Dir = s.opts.RepoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("devstack: go build: %v\n%s", err, out)

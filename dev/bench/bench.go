@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
-	"github.com/carebridge/carebridge/internal/devstack"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
+	"github.com/carebridge/carebridge/dev/devstack"
 )
 
 // Options sizes a run.

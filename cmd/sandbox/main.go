@@ -27,10 +27,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/carebridge/carebridge/clients/activepieces/activepiecestest"
-	"github.com/carebridge/carebridge/clients/akute/akutetest"
-	"github.com/carebridge/carebridge/clients/alleviate/alleviatetest"
-	"github.com/carebridge/carebridge/clients/realtime/realtimetest"
+	"github.com/carebridge/carebridge/fakes/activepiecestest"
+	"github.com/carebridge/carebridge/fakes/akutetest"
+	"github.com/carebridge/carebridge/fakes/alleviatetest"
+	"github.com/carebridge/carebridge/fakes/realtimetest"
 	"github.com/carebridge/carebridge/internal/config"
 )
 

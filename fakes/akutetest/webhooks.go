@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/carebridge/carebridge/clients/akute/akutewebhook"
-	"github.com/carebridge/carebridge/internal/fake"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 // Akute notifies its webhook of task creates and updates and of medications

@@ -11,7 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 // Presets are Activepieces' documented non-answers, by name.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/carebridge/carebridge/clients/carevalidate/carevalidatetest"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 )
 
 // send plays CareValidate against a running starter.

@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/carebridge/carebridge/clients/alleviate"
-	"github.com/carebridge/carebridge/internal/fake"
+	"github.com/carebridge/carebridge/fakes/fake"
 )
 
 // Server is the fake API.

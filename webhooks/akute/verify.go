@@ -8,7 +8,7 @@
 // match any configured secret (rotation on either side); other parts are
 // ignored; comparisons are constant-time; t must be within a tolerance of
 // now, in either direction.
-package akutewebhook
+package akute
 
 import (
 	"errors"

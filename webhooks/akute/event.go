@@ -1,4 +1,4 @@
-package akutewebhook
+package akute
 
 import (
 	"bytes"
