@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
 
 // Error types of the Akute activities.
@@ -51,11 +50,11 @@ type PatientSynced struct {
 
 // SyncAkutePatient makes Akute's patient (found by external_id = the
 // submitter's CareValidate id) match the case's submitter.
-func (a *Akute) SyncAkutePatient(ctx context.Context, s carevalidate.Submitter) (PatientSynced, error) {
+func (a *Akute) SyncAkutePatient(ctx context.Context, s Submitter) (PatientSynced, error) {
 	return heartbeating(ctx, func() (PatientSynced, error) { return a.syncPatient(ctx, s) })
 }
 
-func (a *Akute) syncPatient(ctx context.Context, s carevalidate.Submitter) (PatientSynced, error) {
+func (a *Akute) syncPatient(ctx context.Context, s Submitter) (PatientSynced, error) {
 	want, err := PatientFromSubmitter(s)
 	if err != nil {
 		return PatientSynced{}, akuteError(err)
@@ -112,13 +111,13 @@ func samePatient(have, want akute.Patient) bool {
 
 // TaskRequest is a clinician task for a case event.
 type TaskRequest struct {
-	Title             string               `json:"title"`
-	Description       string               `json:"description"`
-	Priority          string               `json:"priority"`
-	PatientID         string               `json:"patient_id,omitempty"`
-	ExternalPatientID string               `json:"external_patient_id,omitempty"`
-	Doctor            *carevalidate.Person `json:"doctor,omitempty"` // the case's assignedTo
-	Tags              []string             `json:"tags"`
+	Title             string   `json:"title"`
+	Description       string   `json:"description"`
+	Priority          string   `json:"priority"`
+	PatientID         string   `json:"patient_id,omitempty"`
+	ExternalPatientID string   `json:"external_patient_id,omitempty"`
+	Doctor            *Person  `json:"doctor,omitempty"` // the case's assignedTo
+	Tags              []string `json:"tags"`
 }
 
 // TaskCreated says which task was created and who owns it.
@@ -148,7 +147,7 @@ func (a *Akute) createTask(ctx context.Context, req TaskRequest) (TaskCreated, e
 	return TaskCreated{TaskID: id, OwnerID: owner}, nil
 }
 
-func (a *Akute) owner(ctx context.Context, doctor *carevalidate.Person) (string, error) {
+func (a *Akute) owner(ctx context.Context, doctor *Person) (string, error) {
 	if doctor == nil {
 		return a.defaultOwnerID, nil
 	}

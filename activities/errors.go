@@ -2,7 +2,6 @@ package activities
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -24,6 +23,31 @@ const (
 	ErrTypeRealtimeMalformed        = "RealtimeMalformedAnswer"
 	ErrTypeUpstreamUnreachable      = "UpstreamUnreachable"
 )
+
+// Error types of an upstream's HTTP answer outside 2xx, by upstream:
+// <Upstream>Unavailable for an answer worth retrying (5xx, 408, 429),
+// <Upstream>Rejected for any other (4xx). Workflow histories record them,
+// so their values never change. Akute's pair is in akute.go.
+const (
+	ErrTypeActivepiecesUnavailable = "ActivepiecesUnavailable"
+	ErrTypeActivepiecesRejected    = "ActivepiecesRejected" // but 404 and 410: FlowDisabled, FlowDeleted
+	ErrTypeRealtimeUnavailable     = "RealtimeUnavailable"
+	ErrTypeRealtimeRejected        = "RealtimeRejected"
+	ErrTypeAlleviateUnavailable    = "AlleviateUnavailable"
+	ErrTypeAlleviateRejected       = "AlleviateRejected"
+	ErrTypeUpstreamUnavailable     = "UpstreamUnavailable" // a StatusError that names no service
+	ErrTypeUpstreamRejected        = "UpstreamRejected"
+)
+
+// statusErrTypes are each upstream's two StatusError types, by the
+// StatusError's Service.
+var statusErrTypes = map[string]struct{ unavailable, rejected string }{
+	"activepieces": {ErrTypeActivepiecesUnavailable, ErrTypeActivepiecesRejected},
+	"realtime":     {ErrTypeRealtimeUnavailable, ErrTypeRealtimeRejected},
+	"alleviate":    {ErrTypeAlleviateUnavailable, ErrTypeAlleviateRejected},
+	"akute":        {ErrTypeAkuteUnavailable, ErrTypeAkuteRejected},
+	"":             {ErrTypeUpstreamUnavailable, ErrTypeUpstreamRejected},
+}
 
 // classify turns a client error into the Temporal error that says whether
 // retrying can help. Messages name the upstream and the status, never a
@@ -50,13 +74,13 @@ func classify(err error) error {
 }
 
 func classifyStatus(e *upstream.StatusError) error {
-	name := titled(e.Service)
+	unavailable, rejected := statusErrorTypes(e.Service)
 	if e.Temporary() {
-		return temporal.NewApplicationErrorWithOptions(e.Error(), name+"Unavailable", temporal.ApplicationErrorOptions{
+		return temporal.NewApplicationErrorWithOptions(e.Error(), unavailable, temporal.ApplicationErrorOptions{
 			NextRetryDelay: e.RetryAfter, // zero keeps the policy's backoff
 		})
 	}
-	errType := fmt.Sprintf("%sRejected", name)
+	errType := rejected
 	if e.Service == "activepieces" {
 		switch e.StatusCode {
 		case http.StatusNotFound:
@@ -68,9 +92,13 @@ func classifyStatus(e *upstream.StatusError) error {
 	return temporal.NewNonRetryableApplicationError(e.Error(), errType, nil)
 }
 
-func titled(s string) string {
-	if s == "" {
-		return "Upstream"
+// statusErrorTypes are the Unavailable and Rejected types of service's
+// answers. A service missing from statusErrTypes (a new client: give it
+// constants above) still gets <Service>Unavailable and <Service>Rejected.
+func statusErrorTypes(service string) (unavailable, rejected string) {
+	if t, ok := statusErrTypes[service]; ok {
+		return t.unavailable, t.rejected
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	name := strings.ToUpper(service[:1]) + service[1:]
+	return name + "Unavailable", name + "Rejected"
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
 
 // akuteFieldMax is Akute's limit on names, address lines and city.
@@ -24,7 +23,7 @@ const akuteFieldMax = 35
 //
 // The status (active) is part of the mapping for a create only: a sync of
 // an existing patient leaves the status a clinician set (see update).
-func PatientFromSubmitter(s carevalidate.Submitter) (akute.Patient, error) {
+func PatientFromSubmitter(s Submitter) (akute.Patient, error) {
 	if strings.TrimSpace(s.ID) == "" {
 		return akute.Patient{}, refuse("id", "is required")
 	}

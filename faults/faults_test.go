@@ -30,8 +30,8 @@ import (
 
 	"github.com/carebridge/carebridge/clients/akute"
 	"github.com/carebridge/carebridge/clients/alleviate"
-	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/dev/devstack"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/fakes/fake"
 )
 

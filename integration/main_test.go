@@ -17,9 +17,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/fakes/fake"
+	"github.com/carebridge/carebridge/internal/codec"
 )
 
 // sendWait is CAREBRIDGE_SEND_WAIT for the suite: short, so the 202 path

@@ -202,32 +202,6 @@ func TestSearchAttributesFindRuns(t *testing.T) {
 	}, 30*time.Second, 500*time.Millisecond)
 }
 
-// The README's "Changing a workflow" finds the runs on a version by the
-// TemporalChangeVersion search attribute before an old branch is retired:
-// a case's version marker sets it; a send's version, chosen by its input,
-// is set at its start.
-func TestRunsAreFoundByTheVersionTheyTook(t *testing.T) {
-	r := post(t, "/api/alleviate/send", johnDoe, nil)
-	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
-	id := r.header.Get("X-Workflow-Id")
-	require.Eventually(t, func() bool {
-		out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowType=%q AND TemporalChangeVersion=%q`,
-			workflows.AlleviateSendName, workflows.SendVersionSearchValue))
-		return err == nil && strings.Contains(out, id)
-	}, 30*time.Second, 500*time.Millisecond)
-	out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowType=%q AND TemporalChangeVersion!=%q`,
-		workflows.AlleviateSendName, workflows.SendVersionSearchValue))
-	require.NoError(t, err, out)
-	assert.NotContains(t, out, id, "a version 2 run is not among those on older versions")
-
-	caseID := fmt.Sprintf("it-version-%d", time.Now().UnixNano())
-	deliver(t, carevalidatetest.Script(carevalidatetest.Case{ID: caseID, ShortID: "IT-VERSION"}, time.Now().Add(-time.Hour))[0].Body)
-	require.Eventually(t, func() bool {
-		out, err := runCLI("workflow", "list", "--query", fmt.Sprintf(`WorkflowId=%q AND TemporalChangeVersion="case-delivery-rules-2"`, workflows.CaseWorkflowID(caseID)))
-		return err == nil && strings.Contains(out, workflows.CaseWorkflowID(caseID))
-	}, 30*time.Second, 500*time.Millisecond)
-}
-
 // Keys roll: with a new key first, runs encrypted under the old one still
 // read, and new runs use the new one.
 func TestCodecKeyRotation(t *testing.T) {

@@ -18,8 +18,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/carebridge/carebridge/clients/alleviate"
-	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/fakes/fake"
+	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/workflows"
 )
 

@@ -16,8 +16,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/internal/hmacsig"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/workflows"
 )
 

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/internal/hmacsig"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -91,7 +91,7 @@ func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
 
 // caseSummary is what the Web UI's list shows of a case: CareValidate's
 // short id, type and product, never who the patient is.
-func caseSummary(ev carevalidate.CaseEvent) string {
+func caseSummary(ev workflows.CaseEvent) string {
 	parts := []string{"case " + cmp.Or(ev.ShortID, ev.CaseID)}
 	for _, p := range []string{ev.CaseType, ev.Product} {
 		if p != "" {
@@ -101,7 +101,7 @@ func caseSummary(ev carevalidate.CaseEvent) string {
 	return strings.Join(parts, " · ")
 }
 
-func caseStartAttributes(ev carevalidate.CaseEvent) temporal.SearchAttributes {
+func caseStartAttributes(ev workflows.CaseEvent) temporal.SearchAttributes {
 	updates := []temporal.SearchAttributeUpdate{
 		workflows.AttrKind.ValueSet("case"), workflows.AttrStatus.ValueSet(workflows.StatusRunning),
 	}

@@ -24,11 +24,11 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/carebridge/carebridge/activities"
-	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/internal/metrics"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
 
 // shutdownGrace bounds how long in-flight requests may finish at shutdown.

@@ -132,7 +132,6 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 
 	id := workflows.SendWorkflowID(key)
 	w.Header().Set("X-Workflow-Id", id)
-	req.Version = workflows.SendVersion
 	run, err := a.temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
 		ID:        id,
 		TaskQueue: a.taskQueue,
@@ -181,7 +180,6 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 // of throughput (BENCHMARKS.md).
 func (a *sendAPI) searchAttributes(req workflows.SendRequest) temporal.SearchAttributes {
 	updates := []temporal.SearchAttributeUpdate{
-		workflows.AttrChangeVersion.ValueSet([]string{workflows.SendVersionSearchValue}),
 		workflows.AttrKind.ValueSet("send"),
 		workflows.AttrFormName.ValueSet(req.FormName),
 		workflows.AttrRealtimeInstance.ValueSet(req.Instance),

@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -65,5 +65,5 @@ func TestSummariesCarryNoPHI(t *testing.T) {
 			assert.NotContains(t, caseSummary(ev), phi)
 		}
 	}
-	assert.Equal(t, "case c1", caseSummary(carevalidate.CaseEvent{CaseID: "c1"}), "the case id when CareValidate sent no short id")
+	assert.Equal(t, "case c1", caseSummary(workflows.CaseEvent{CaseID: "c1"}), "the case id when CareValidate sent no short id")
 }

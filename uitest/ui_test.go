@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/dev/devstack"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/workflows"
 )
 

@@ -23,19 +23,17 @@ func (r *caseRun) work(ctx workflow.Context, stop *bool) {
 			return
 		}
 		item := r.state.Pending[0]
-		callCtx := ctx
-		if r.rules >= 1 {
-			// An operator's pause, retry, skip or close cancels the call
-			// (its retries included) and waits for its answer.
-			callCtx, r.cancel = workflow.WithCancel(ctx)
-		}
+		// An operator's pause, retry, skip or close cancels the call (its
+		// retries included) and waits for its answer.
+		callCtx, cancel := workflow.WithCancel(ctx)
+		r.cancel = cancel
 		r.busy, r.current, r.dropped = true, item.ID, false
 		err := r.run(callCtx, item)
 		r.busy, r.cancel = false, nil
 		switch {
 		case err == nil:
 			r.removeItem(item.ID) // done, even if a cancel came too late
-		case r.rules >= 1 && temporal.IsCanceledError(err):
+		case temporal.IsCanceledError(err):
 			if r.dropped {
 				r.removeItem(item.ID)
 			}
@@ -44,19 +42,15 @@ func (r *caseRun) work(ctx workflow.Context, stop *bool) {
 			r.state.Attention = attentionFor(ctx, item, err)
 			r.note(ctx, workflow.Now(ctx), "needs_attention", item.EventKey, item.Kind+": "+r.state.Attention.ErrorType)
 		}
-		if r.rules >= 1 {
-			// A case that needs attention, a patient just synced, a task
-			// just created: visible to the runbook's queries at once.
-			r.upsertSearchAttributes(ctx)
-		} else {
-			workflow.SetCurrentDetails(ctx, r.details())
-		}
+		// A case that needs attention, a patient just synced, a task just
+		// created: visible to the runbook's queries at once.
+		r.upsertSearchAttributes(ctx)
 	}
 }
 
 // inFlight reports whether an Akute call is in flight that an operator can
-// cancel: from version 1 on, the work coroutine keeps its cancel function
-// exactly while the call runs.
+// cancel: the work coroutine keeps its cancel function exactly while the
+// call runs.
 func (r *caseRun) inFlight() bool { return r.cancel != nil }
 
 var akuteRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute}
@@ -67,19 +61,14 @@ const akuteGiveUp = time.Hour
 
 func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 	// A worker that dies mid-call is noticed in seconds (the activities
-	// heartbeat), not after the whole StartToClose. Version 0 allowed three
-	// heartbeats, which the SDK's throttling (80% of the timeout) left with
-	// about a second of margin: a CPU spike started a second attempt, and a
-	// second task, while the first still ran.
-	heartbeat := 3 * activities.HeartbeatEvery
-	if r.rules >= 1 {
-		heartbeat = activities.HeartbeatTimeout
-	}
+	// heartbeat), not after the whole StartToClose; HeartbeatTimeout leaves a
+	// margin over the SDK's heartbeat throttling, so that a CPU spike does
+	// not start a second attempt (and a second task) while the first runs.
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		Summary:                workSummary(item),
 		StartToCloseTimeout:    45 * time.Second,
-		HeartbeatTimeout:       heartbeat,
-		WaitForCancellation:    r.rules >= 1,
+		HeartbeatTimeout:       activities.HeartbeatTimeout,
+		WaitForCancellation:    true,
 		ScheduleToCloseTimeout: akuteGiveUp,
 		RetryPolicy:            akuteRetry,
 	})
@@ -112,10 +101,8 @@ func (r *caseRun) run(ctx workflow.Context, item WorkItem) error {
 		}
 		s.Tasks = append(s.Tasks, TaskView{EventKey: item.EventKey, Kind: item.TaskKind, Priority: req.Priority,
 			Title: req.Title, TaskID: out.TaskID, OwnerID: out.OwnerID, Status: status})
-		if r.rules >= 1 {
-			s.Tasks = keepLast(s.Tasks, tasksLimit)
-			s.EarlyTaskOrder = slices.DeleteFunc(s.EarlyTaskOrder, func(id string) bool { return id == out.TaskID })
-		}
+		s.Tasks = keepLast(s.Tasks, tasksLimit)
+		s.EarlyTaskOrder = slices.DeleteFunc(s.EarlyTaskOrder, func(id string) bool { return id == out.TaskID })
 		r.note(ctx, workflow.Now(ctx), "akute:task_created", item.EventKey, item.TaskKind)
 	}
 	return nil
@@ -137,4 +124,13 @@ func attentionFor(ctx workflow.Context, item WorkItem, err error) *Attention {
 		a.Error = "akute did not answer for " + akuteGiveUp.String()
 	}
 	return a
+}
+
+// workSummary names an Akute call in the Web UI ("create Akute task:
+// decision"), without PHI.
+func workSummary(item WorkItem) string {
+	if item.Kind == workCreateTask {
+		return "create Akute task: " + item.TaskKind
+	}
+	return "sync the patient to Akute"
 }

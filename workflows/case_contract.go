@@ -1,10 +1,10 @@
 package workflows
 
 import (
+	"strings"
 	"time"
 
 	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
 
 // The case workflow's contract: its type, its id, its signals and query and
@@ -15,9 +15,9 @@ const (
 	CaseWorkflowName  = "CareValidateCase"
 	CaseWorkflowIDPfx = "carevalidate-case-"
 
-	SignalCaseEvent = "carevalidate-event" // a CareValidate webhook (carevalidate.CaseEvent)
-	SignalAkuteTask = "akute-task"         // an Akute task of the case changed (akutewebhook.TaskUpdate)
-	SignalAkuteMed  = "akute-medication"   // a prescription reached the pharmacy (akutewebhook.MedicationEvent)
+	SignalCaseEvent = "carevalidate-event" // a CareValidate webhook (CaseEvent)
+	SignalAkuteTask = "akute-task"         // an Akute task of the case changed (TaskUpdate)
+	SignalAkuteMed  = "akute-medication"   // a prescription reached the pharmacy (MedicationEvent)
 	SignalPause     = "pause"              // record events, call nothing
 	SignalResume    = "resume"
 	SignalRetry     = "retry"  // run the failed step again
@@ -70,11 +70,11 @@ func CaseWorkflowID(caseID string) string { return CaseWorkflowIDPfx + caseID }
 
 // CaseInput starts (or continues) a case.
 type CaseInput struct {
-	CaseID     string                  `json:"case_id"`
-	State      *CaseState              `json:"state,omitempty"`       // carried over by continue-as-new
-	Submitter  *carevalidate.Submitter `json:"submitter,omitempty"`   // PHI: kept out of the state query
-	MaxHistory int                     `json:"max_history,omitempty"` // default DefaultMaxHistory events
-	MaxSignals int                     `json:"max_signals,omitempty"` // per run; default DefaultMaxSignals
+	CaseID     string     `json:"case_id"`
+	State      *CaseState `json:"state,omitempty"`       // carried over by continue-as-new
+	Submitter  *Submitter `json:"submitter,omitempty"`   // PHI: kept out of the state query
+	MaxHistory int        `json:"max_history,omitempty"` // default DefaultMaxHistory events
+	MaxSignals int        `json:"max_signals,omitempty"` // per run; default DefaultMaxSignals
 	// ArchiveGrace is how long an archived case still absorbs late and
 	// duplicate deliveries before it completes; zero means DefaultArchiveGrace.
 	ArchiveGrace time.Duration `json:"archive_grace,omitempty"`
@@ -82,22 +82,22 @@ type CaseInput struct {
 
 // CaseState is what the state query and GET /api/cases/{id} show.
 type CaseState struct {
-	CaseID           string               `json:"case_id"`
-	ShortID          string               `json:"short_id,omitempty"`
-	CarebridgeStatus string               `json:"carebridge_status"`
-	Status           string               `json:"status,omitempty"`
-	StatusAt         time.Time            `json:"status_at,omitempty"`
-	Assignee         *carevalidate.Person `json:"assignee,omitempty"`
-	AssigneeAt       time.Time            `json:"assignee_at,omitempty"`
-	Escalated        bool                 `json:"escalated"`
-	EscalatedAt      time.Time            `json:"escalated_at,omitempty"`
-	Decisions        []DecisionView       `json:"decisions,omitempty"`
-	Payments         []PaymentView        `json:"payments,omitempty"`
-	Order            *OrderView           `json:"order,omitempty"`
-	Akute            AkuteView            `json:"akute"`
-	Tasks            []TaskView           `json:"tasks,omitempty"`
-	OpenTasks        int                  `json:"open_tasks"`
-	Medications      []MedicationView     `json:"medications,omitempty"`
+	CaseID           string           `json:"case_id"`
+	ShortID          string           `json:"short_id,omitempty"`
+	CarebridgeStatus string           `json:"carebridge_status"`
+	Status           string           `json:"status,omitempty"`
+	StatusAt         time.Time        `json:"status_at,omitempty"`
+	Assignee         *Person          `json:"assignee,omitempty"`
+	AssigneeAt       time.Time        `json:"assignee_at,omitempty"`
+	Escalated        bool             `json:"escalated"`
+	EscalatedAt      time.Time        `json:"escalated_at,omitempty"`
+	Decisions        []DecisionView   `json:"decisions,omitempty"`
+	Payments         []PaymentView    `json:"payments,omitempty"`
+	Order            *OrderView       `json:"order,omitempty"`
+	Akute            AkuteView        `json:"akute"`
+	Tasks            []TaskView       `json:"tasks,omitempty"`
+	OpenTasks        int              `json:"open_tasks"`
+	Medications      []MedicationView `json:"medications,omitempty"`
 	// EarlyTaskStatus holds Akute task updates that arrived before the
 	// task's creation was recorded (Akute notifies as it creates).
 	EarlyTaskStatus map[string]string `json:"early_task_status,omitempty"`
@@ -111,21 +111,17 @@ type CaseState struct {
 	Duplicates      int               `json:"duplicates_ignored"`
 	Timeline        []TimelineEntry   `json:"timeline"`
 	SeenKeys        []string          `json:"seen_keys,omitempty"`
-	// LegacySeenKeys are the keys a run under version 0 of the delivery
-	// rules recorded; RulesVersion is the version the case's state follows.
-	LegacySeenKeys []string `json:"legacy_seen_keys,omitempty"`
-	RulesVersion   int      `json:"rules_version,omitempty"`
-	NextItemID     int      `json:"next_item_id"`
-	Runs           int      `json:"runs"`               // continue-as-new count
-	Reopened       int      `json:"reopened,omitempty"` // runs started after the case had completed
+	NextItemID      int               `json:"next_item_id"`
+	Runs            int               `json:"runs"`               // continue-as-new count
+	Reopened        int               `json:"reopened,omitempty"` // runs started after the case had completed
 }
 
 // DecisionView is a doctor's decision.
 type DecisionView struct {
-	ID          string                    `json:"id"`
-	Approved    bool                      `json:"approved"`
-	Medications []carevalidate.Medication `json:"medications,omitempty"`
-	At          time.Time                 `json:"at"`
+	ID          string       `json:"id"`
+	Approved    bool         `json:"approved"`
+	Medications []Medication `json:"medications,omitempty"`
+	At          time.Time    `json:"at"`
 }
 
 // PaymentView is a payment.
@@ -133,7 +129,7 @@ type PaymentView struct {
 	ID     string    `json:"id"`
 	Amount string    `json:"amount"`
 	Status string    `json:"status"`
-	At     time.Time `json:"at,omitzero"` // of the report applied (version 1)
+	At     time.Time `json:"at,omitzero"` // of the report applied
 }
 
 // OrderView is the pharmacy order.
@@ -199,4 +195,145 @@ type TimelineEntry struct {
 	Type     string    `json:"type"`
 	Key      string    `json:"key,omitempty"`
 	Summary  string    `json:"summary,omitempty"`
+}
+
+// The signal payloads. A CareValidate delivery (webhooks/carevalidate.Parse)
+// and an Akute delivery (webhooks/akute.Decode) are reduced to these before
+// they are signalled; what they leave behind (attachments, form responses,
+// comments) never reaches Temporal.
+
+// The event types CareValidate documents.
+const (
+	AddCaseAssignee    = "ADD_CASE_ASSIGNEE"
+	AddCaseAttachment  = "ADD_CASE_ATTACHMENT"
+	AddCaseComment     = "ADD_CASE_COMMENT"
+	AddCaseDecision    = "ADD_CASE_DECISION"
+	AddFormResponse    = "ADD_FORM_RESPONSE"
+	ArchiveCase        = "ARCHIVE_CASE"
+	ChangeCaseStatus   = "CHANGE_CASE_STATUS"
+	CreateCase         = "CREATE_CASE"
+	DeescalateCase     = "DEESCALATE_CASE"
+	DeleteAttachment   = "DELETE_ATTACHMENT"
+	EscalateCase       = "ESCALATE_CASE"
+	PaymentAdded       = "PAYMENT_ADDED"
+	PaymentCompleted   = "PAYMENT_COMPLETED"
+	RemoveCaseAssignee = "REMOVE_CASE_ASSIGNEE"
+	OrderStatusChanged = "ORDER_STATUS_CHANGED"
+	OrderTrackingAdded = "ORDER_TRACKING_ADDED"
+)
+
+// EventTypes lists the documented types.
+var EventTypes = []string{
+	AddCaseAssignee, AddCaseAttachment, AddCaseComment, AddCaseDecision, AddFormResponse, ArchiveCase,
+	ChangeCaseStatus, CreateCase, DeescalateCase, DeleteAttachment, EscalateCase, PaymentAdded,
+	PaymentCompleted, RemoveCaseAssignee, OrderStatusChanged, OrderTrackingAdded,
+}
+
+// CaseEvent is one webhook, reduced to what the case workflow needs.
+type CaseEvent struct {
+	// EventKey identifies the event itself (see eventKey): stable across
+	// redeliveries, distinct for distinct events.
+	EventKey string `json:"event_key,omitempty"`
+	Type     string `json:"type"` // may be one we do not know
+	CaseID   string `json:"case_id"`
+	ShortID  string `json:"short_id,omitempty"`
+	// EventAt is when the event itself happened (its own activity's
+	// timestamp); zero when the delivery does not say.
+	EventAt time.Time `json:"event_at,omitempty"`
+
+	// From the full case, when the body carries it.
+	CaseType      string     `json:"case_type,omitempty"` // "GLP", say
+	Product       string     `json:"product,omitempty"`   // the product bundle's name
+	CaseStatus    string     `json:"case_status,omitempty"`
+	CaseUpdatedAt time.Time  `json:"case_updated_at,omitempty"`
+	Escalated     *bool      `json:"escalated,omitempty"`
+	AssignedTo    *Person    `json:"assigned_to,omitempty"`
+	Submitter     *Submitter `json:"submitter,omitempty"`
+
+	// From the activity that the event is about.
+	ValueBefore string  `json:"value_before,omitempty"` // of the event's own activity
+	ValueAfter  string  `json:"value_after,omitempty"`
+	TargetUser  *Person `json:"target_user,omitempty"`
+
+	Decision *Decision `json:"decision,omitempty"`
+	Payment  *Payment  `json:"payment,omitempty"`
+	Order    *Order    `json:"order,omitempty"`
+}
+
+// Person is a CareValidate user (doctor, support): the doctor a task is for.
+type Person = activities.Person
+
+// Submitter is the patient, as SyncAkutePatient takes it. Every field but
+// ID is PHI.
+type Submitter = activities.Submitter
+
+// Decision is a doctor's decision with its medications.
+type Decision struct {
+	ID         string       `json:"id"`
+	IsApproved bool         `json:"isApproved"`
+	NoDecision bool         `json:"isNoDecision"`
+	CreatedAt  time.Time    `json:"createdAt"`
+	MedInfo    []Medication `json:"medInfo"`
+}
+
+// Medication is one prescribed medicine.
+type Medication struct {
+	Medicine        string `json:"medicine"`
+	Dosage          string `json:"dosage"`
+	DosingFrequency string `json:"dosingFrequency"`
+}
+
+// Payment is a payment of the case.
+type Payment struct {
+	ID     string `json:"id"`
+	Amount string `json:"amount"`
+	Status string `json:"status"`
+}
+
+// Order is the pharmacy order.
+type Order struct {
+	ID         string `json:"id"`
+	Status     string `json:"status"`
+	TrackingID string `json:"trackingId"`
+}
+
+// TaskUpdate is a task's new state.
+type TaskUpdate struct {
+	Key       string   `json:"key"`
+	Event     string   `json:"event,omitempty"`
+	TaskID    string   `json:"task_id"`
+	Status    string   `json:"status,omitempty"`
+	PatientID string   `json:"patient_id,omitempty"`
+	Tags      []string `json:"tags,omitempty"`
+}
+
+// Completed reports whether the task is done in Akute.
+func (t TaskUpdate) Completed() bool {
+	switch strings.ToLower(strings.TrimSpace(t.Status)) {
+	case "complete", "completed", "done", "closed":
+		return true
+	}
+	return false
+}
+
+// CaseShortID is the case a carebridge task belongs to (its case:<shortId> tag).
+func (t TaskUpdate) CaseShortID() string {
+	for _, tag := range t.Tags {
+		if short, ok := strings.CutPrefix(strings.TrimSpace(tag), "case:"); ok && short != "" {
+			return short
+		}
+	}
+	return ""
+}
+
+// MedicationEvent is a prescription that reached the pharmacy.
+type MedicationEvent struct {
+	Key               string `json:"key"`
+	Event             string `json:"event,omitempty"`
+	PatientID         string `json:"patient_id,omitempty"`
+	ExternalPatientID string `json:"external_patient_id,omitempty"`
+	DisplayName       string `json:"display_name,omitempty"`
+	Status            string `json:"status,omitempty"`
+	RxStatus          string `json:"rx_status,omitempty"`
+	PrescriptionID    string `json:"prescription_id,omitempty"`
 }

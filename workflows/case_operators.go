@@ -1,21 +1,14 @@
 package workflows
 
 import (
-	"fmt"
-	"strings"
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
-// registerHandlers registers the state query and the operator updates,
-// each with its description; the signals are described where their
+// registerUpdates registers the operator updates, each with its
+// description and validator; the signals are described where their
 // channels are opened (caseChannels).
-func (r *caseRun) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryState, func() (*CaseState, error) { return r.view(), nil },
-		workflow.QueryHandlerOptions{Description: handlerDescriptions[QueryState]}); err != nil {
-		return err
-	}
+func (r *caseRun) registerUpdates(ctx workflow.Context) error {
 	for _, action := range OperatorActions {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, action,
 			func(ctx workflow.Context) (OperatorAnswer, error) {
@@ -62,79 +55,66 @@ func (r *caseRun) refusal(action string) error {
 		temporal.ApplicationErrorOptions{NonRetryable: true})
 }
 
-// details is the case's current details in the Web UI (markdown): its
-// status, what it waits for, the attention reason in Akute's words, the
-// Akute patient and open tasks. No PHI: ids, statuses and Akute's errors.
-func (r *caseRun) details() string {
-	s := r.view()
-	var b strings.Builder
-	fmt.Fprintf(&b, "**carebridge:** %s", s.CarebridgeStatus)
-	if s.Status != "" {
-		fmt.Fprintf(&b, " · **CareValidate:** %s", s.Status)
-	}
-	if s.ShortID != "" {
-		fmt.Fprintf(&b, " · **case:** %s", s.ShortID)
-	}
-	fmt.Fprintf(&b, "\n\n**Waiting for:** %s", r.waitingFor(s))
-	if a := s.Attention; a != nil {
-		fmt.Fprintf(&b, "\n\n**Needs attention:** %s failed (%s): %s", a.Item.Kind, a.ErrorType, a.Error)
-		if d := a.Detail; d != nil {
-			if d.Field != "" && !strings.Contains(a.Error, d.Field) {
-				fmt.Fprintf(&b, " — field %s %s", d.Field, d.Problem)
-			}
-			if d.Message != "" {
-				fmt.Fprintf(&b, " — Akute (HTTP %d): %q", d.StatusCode, d.Message)
-			}
+// operate applies an operator's signal or update and says what it did.
+func (r *caseRun) operate(ctx workflow.Context, name string) string {
+	s := r.state
+	summary := ""
+	inFlight := r.inFlight()
+	switch name {
+	case SignalPause:
+		s.Paused = true
+		if inFlight {
+			summary = "the call in flight is cancelled; it runs again on resume"
+			r.cancel()
 		}
-		b.WriteString("\n\nRetry or skip it: `temporal workflow update execute --name retry` (or `skip`).")
-	}
-	patient := s.Akute.PatientID
-	if patient == "" {
-		patient = "not synced yet"
-	}
-	fmt.Fprintf(&b, "\n\n**Akute patient:** %s · **open tasks:** %d", patient, s.OpenTasks)
-	if ids := r.taskIDs(); len(ids) > 0 {
-		fmt.Fprintf(&b, " (%s)", strings.Join(keepLast(ids, 10), ", "))
-	}
-	fmt.Fprintf(&b, "\n\n**Events applied:** %d · **duplicates ignored:** %d", s.EventsApplied, s.Duplicates)
-	return b.String()
-}
-
-func (r *caseRun) waitingFor(s *CaseState) string {
-	switch {
-	case s.CarebridgeStatus == StatusDone && s.Archived && !s.Closed:
-		return "late deliveries, until the archive grace ends; then the run completes"
-	case s.CarebridgeStatus == StatusDone:
-		return "nothing: the case is done"
-	case s.Closed:
-		return "the Akute call in flight to answer, then the case closes"
-	case s.Paused:
-		return "an operator's resume (paused)"
-	case s.Attention != nil:
-		return "an operator: retry or skip the failed step"
-	case r.busy:
-		return fmt.Sprintf("Akute: %s in flight (%d queued behind it)", r.currentKind(), len(s.Pending)-1)
-	case len(s.Pending) > 0:
-		return fmt.Sprintf("Akute: %d call(s) queued", len(s.Pending))
-	default:
-		return "CareValidate's next event"
-	}
-}
-
-func (r *caseRun) currentKind() string {
-	for _, it := range r.state.Pending {
-		if it.ID == r.current {
-			return workSummary(it)
+	case SignalResume:
+		s.Paused = false
+	case SignalRetry:
+		switch {
+		case s.Attention != nil:
+			summary = "retrying " + s.Attention.Item.Kind
+			s.Attention = nil
+		case inFlight:
+			summary = "retrying the call in flight now"
+			r.cancel()
+		}
+	case SignalSkip:
+		switch a := s.Attention; {
+		case a != nil:
+			summary = "skipped " + a.Item.Kind
+			r.removeItem(a.Item.ID)
+			s.Attention = nil
+		case inFlight:
+			summary = "skipping the call in flight (recorded if it already succeeded)"
+			r.dropped = true
+			r.cancel()
+		}
+	case SignalResync:
+		if r.submitter != nil {
+			r.enqueue(WorkItem{Kind: workSyncPatient})
+		} else {
+			summary = "no patient data received yet: nothing to resync"
+		}
+	case SignalClose:
+		s.Closed = true
+		if inFlight {
+			r.cancel()
 		}
 	}
-	return "a call"
+	r.note(ctx, workflow.Now(ctx), "operator:"+name, "", summary)
+	if summary != "" {
+		return summary
+	}
+	return operatedByDefault[name]
 }
 
-// workSummary names an Akute call in the Web UI ("create Akute task:
-// decision"), without PHI.
-func workSummary(item WorkItem) string {
-	if item.Kind == workCreateTask {
-		return "create Akute task: " + item.TaskKind
-	}
-	return "sync the patient to Akute"
+// operatedByDefault says what an action did when the timeline has no
+// summary for it.
+var operatedByDefault = map[string]string{
+	SignalPause:  "paused: Akute is not called until resume",
+	SignalResume: "resumed: queued Akute calls run again",
+	SignalRetry:  "nothing to retry",
+	SignalSkip:   "nothing to skip",
+	SignalResync: "a patient sync is queued",
+	SignalClose:  "closed: the case finishes once no Akute call is in flight",
 }

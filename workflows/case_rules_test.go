@@ -16,9 +16,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/fakes/fake"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/workflows"
 )
 

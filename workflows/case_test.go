@@ -19,10 +19,9 @@ import (
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/clients/akute"
 	"github.com/carebridge/carebridge/fakes/akutetest"
-	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/fakes/fake"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -338,16 +337,16 @@ func TestAkuteTaskAndMedicationEvents(t *testing.T) {
 	}
 	// Akute notifies about a task before the case recorded creating it.
 	c.then(func() {
-		c.env.SignalWorkflow(workflows.SignalAkuteTask, akutewebhook.TaskUpdate{Key: "early", TaskID: "task-future", Status: "in-progress"})
+		c.env.SignalWorkflow(workflows.SignalAkuteTask, workflows.TaskUpdate{Key: "early", TaskID: "task-future", Status: "in-progress"})
 	})
 	c.then(func() {
 		s := c.state()
 		require.Len(t, s.Tasks, 1)
 		assert.Equal(t, 1, s.OpenTasks)
-		done := akutewebhook.TaskUpdate{Key: "evt-done", TaskID: s.Tasks[0].TaskID, Status: "complete"}
+		done := workflows.TaskUpdate{Key: "evt-done", TaskID: s.Tasks[0].TaskID, Status: "complete"}
 		c.env.SignalWorkflow(workflows.SignalAkuteTask, done)
 		c.env.SignalWorkflow(workflows.SignalAkuteTask, done) // redelivered
-		c.env.SignalWorkflow(workflows.SignalAkuteMed, akutewebhook.MedicationEvent{Key: "rx-1", PatientID: s.Akute.PatientID,
+		c.env.SignalWorkflow(workflows.SignalAkuteMed, workflows.MedicationEvent{Key: "rx-1", PatientID: s.Akute.PatientID,
 			DisplayName: "Saxenda 0.6mg", RxStatus: "pharmacy verified"})
 	})
 	c.then(func() {

@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/workflows"
 )
@@ -106,7 +105,7 @@ func TestReplayCatchesAChangedCaseWorkflow(t *testing.T) {
 	file := filepath.Join(historiesDir, "case-full-life.json")
 	extraCallFirst := func(ctx workflow.Context) {
 		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
-		workflow.ExecuteActivity(ctx, activities.SyncAkutePatientName, carevalidate.Submitter{})
+		workflow.ExecuteActivity(ctx, activities.SyncAkutePatientName, workflows.Submitter{})
 	}
 	withCase := func(caseWorkflow func(workflow.Context, workflows.CaseInput) (*workflows.CaseState, error)) func(workflows.WorkflowRegistry) {
 		return func(r workflows.WorkflowRegistry) {

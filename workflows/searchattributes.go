@@ -24,9 +24,6 @@ var (
 	AttrFormName         = temporal.NewSearchAttributeKeyKeyword("FormName")
 	AttrRealtimeInstance = temporal.NewSearchAttributeKeyKeyword("RealtimeInstance")
 	AttrPatientEmailHash = temporal.NewSearchAttributeKeyKeyword("PatientEmailHash") // EmailHash, never the e-mail
-	// AttrChangeVersion is Temporal's own, which version markers set; the
-	// starter sets it on a send whose version is in its input.
-	AttrChangeVersion = temporal.NewSearchAttributeKeyKeywordList("TemporalChangeVersion")
 )
 
 // SearchAttributes names every custom search attribute with its type, as

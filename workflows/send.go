@@ -24,48 +24,27 @@ var upstreamRetry = &temporal.RetryPolicy{
 // and shows as failed in the Web UI for an operator to reset.
 const sendStepGiveUp = 24 * time.Hour
 
-func stepOptions(ctx workflow.Context, summary string, attemptTimeout time.Duration) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+// step runs one of the send's steps as a local activity: it runs in the
+// worker that runs the workflow, without a round trip through a task queue
+// each, which is most of a send's latency (BENCHMARKS.md); it is still
+// recorded, retried and shown one by one, each with its summary (no PHI)
+// in the Web UI.
+func step(ctx workflow.Context, summary string, attemptTimeout time.Duration, activity string, args ...any) workflow.Future {
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		Summary:                summary,
 		StartToCloseTimeout:    attemptTimeout,
 		ScheduleToCloseTimeout: sendStepGiveUp,
 		RetryPolicy:            upstreamRetry,
-	})
-}
-
-func localStepOptions(ctx workflow.Context, summary string, attemptTimeout time.Duration) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		Summary:                summary,
-		StartToCloseTimeout:    attemptTimeout,
-		ScheduleToCloseTimeout: sendStepGiveUp,
-		RetryPolicy:            upstreamRetry,
-	})
-}
-
-// step runs one of the send's steps. From version 1 on they are local
-// activities: they run in the worker that runs the workflow, without a
-// round trip through a task queue each, which is most of a send's latency
-// (BENCHMARKS.md); they are still recorded, retried and shown one by one,
-// each with its summary (no PHI) in the Web UI.
-func step(ctx workflow.Context, local bool, summary string, attemptTimeout time.Duration, activity string, args ...any) workflow.Future {
-	if local {
-		return workflow.ExecuteLocalActivity(localStepOptions(ctx, summary, attemptTimeout), activity, args...)
-	}
-	return workflow.ExecuteActivity(stepOptions(ctx, summary, attemptTimeout), activity, args...)
+	}), activity, args...)
 }
 
 // AlleviateSend runs the reference's three steps: a Realtime token from
 // Activepieces, the patient's subjectId from Realtime, the lead to Alleviate.
 // It returns Alleviate's answer, whatever its status.
 func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, error) {
-	// Version 1: the steps run as local activities. Runs started before keep
-	// their history as it was. Version 2 (SendVersion) is version 1 chosen
-	// by the input instead of a marker.
-	v1 := req.Version >= 2 || workflow.GetVersion(ctx, "send-local-steps", workflow.DefaultVersion, 1) == 1
-
 	// The Activepieces flow may hold the request for its full 30 s.
 	var token activities.TokenStatus
-	if err := step(ctx, v1, "Realtime token from Activepieces (when the cached one is stale)", 40*time.Second, activities.FetchRealtimeTokenName).Get(ctx, &token); err != nil {
+	if err := step(ctx, "Realtime token from Activepieces (when the cached one is stale)", 40*time.Second, activities.FetchRealtimeTokenName).Get(ctx, &token); err != nil {
 		return alleviate.Answer{}, err
 	}
 
@@ -73,7 +52,7 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 	// restarted, a token Realtime refused), so it gets Activepieces' time too.
 	var patientID int64
 	query := activities.PatientQuery{Instance: req.Instance, Email: req.Email}
-	if err := step(ctx, v1, "find the patient in Realtime "+req.Instance, 60*time.Second, activities.LookupRealtimePatientName, query).Get(ctx, &patientID); err != nil {
+	if err := step(ctx, "find the patient in Realtime "+req.Instance, 60*time.Second, activities.LookupRealtimePatientName, query).Get(ctx, &patientID); err != nil {
 		return alleviate.Answer{}, err
 	}
 
@@ -85,19 +64,8 @@ func AlleviateSend(ctx workflow.Context, req SendRequest) (alleviate.Answer, err
 		Email:     req.Email,
 	}
 	var answer alleviate.Answer
-	if err := step(ctx, v1, "post the "+req.FormName+" lead to Alleviate", 20*time.Second, activities.PostAlleviateLeadName, lead).Get(ctx, &answer); err != nil {
+	if err := step(ctx, "post the "+req.FormName+" lead to Alleviate", 20*time.Second, activities.PostAlleviateLeadName, lead).Get(ctx, &answer); err != nil {
 		return alleviate.Answer{}, err
-	}
-	// Version 0 runs recorded since "send-done-search-attribute" marked a
-	// finished send done in a search attribute; their histories hold that
-	// upsert, so they still make it (testdata/histories/send-v0.json).
-	// Version 1 runs no longer do (a send's state is its ExecutionStatus);
-	// those started between 905ef2d and b45ffb1 did, unversioned, and cannot
-	// be told apart from today's (testdata/histories/README.md).
-	if !v1 && workflow.GetVersion(ctx, "send-done-search-attribute", workflow.DefaultVersion, 1) == 1 {
-		if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(StatusDone)); err != nil {
-			workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err.Error())
-		}
 	}
 	return answer, nil
 }

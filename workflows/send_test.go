@@ -12,12 +12,12 @@ import (
 
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/clients/activepieces"
-	"github.com/carebridge/carebridge/fakes/activepiecestest"
 	"github.com/carebridge/carebridge/clients/alleviate"
-	"github.com/carebridge/carebridge/fakes/alleviatetest"
 	"github.com/carebridge/carebridge/clients/realtime"
-	"github.com/carebridge/carebridge/fakes/realtimetest"
+	"github.com/carebridge/carebridge/fakes/activepiecestest"
+	"github.com/carebridge/carebridge/fakes/alleviatetest"
 	"github.com/carebridge/carebridge/fakes/fake"
+	"github.com/carebridge/carebridge/fakes/realtimetest"
 	"github.com/carebridge/carebridge/workflows"
 )
 

@@ -7,13 +7,11 @@ import (
 )
 
 // What a day keeps: the newest unroutedKeep deliveries, and of those, bodies
-// up to unroutedBodyBytes in all (version 1 of unroutedBoundsChange), newest
-// first; older deliveries keep their digest, reason and key, not their body.
+// up to unroutedBodyBytes in all, newest first; older deliveries keep their digest, reason and key, not their body.
 // Temporal refuses a payload over 2 MB, and the state is one.
 const (
-	unroutedKeep         = 200
-	unroutedBodyBytes    = 1 << 20
-	unroutedBoundsChange = "unrouted-bounds"
+	unroutedKeep      = 200
+	unroutedBodyBytes = 1 << 20
 )
 
 // AkuteUnrouted records a day's unrouted deliveries and completes an hour
@@ -27,7 +25,6 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 		workflow.QueryHandlerOptions{Description: unroutedDescriptions[QueryState]}); err != nil {
 		return nil, err
 	}
-	bounded := workflow.GetVersion(ctx, unroutedBoundsChange, workflow.DefaultVersion, 1) >= 1
 	seen := newDedupe(&s.SeenKeys, seenKeysLimit)
 	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrKind.ValueSet("akute-unrouted"))
 
@@ -53,14 +50,12 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 			}
 			s.Count++
 			s.Events = keepLast(append(s.Events, ev), unroutedKeep)
-			if bounded {
-				dropOldBodies(s.Events, unroutedBodyBytes)
-			}
+			dropOldBodies(s.Events, unroutedBodyBytes)
 		}
 		if timer.IsReady() && ch.Len() == 0 {
 			return s, nil
 		}
-		suggested := bounded && workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		suggested := workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		if (handled >= DefaultMaxSignals || suggested) && ch.Len() == 0 {
 			return nil, workflow.NewContinueAsNewError(ctx, AkuteUnroutedName, UnroutedInput{Day: s.Day, State: s})
 		}

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carebridge/carebridge/clients/activepieces"
-	"github.com/carebridge/carebridge/fakes/activepiecestest"
 	"github.com/carebridge/carebridge/clients/upstream"
+	"github.com/carebridge/carebridge/fakes/activepiecestest"
 	"github.com/carebridge/carebridge/fakes/fake"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carebridge/carebridge/clients/alleviate"
-	"github.com/carebridge/carebridge/fakes/alleviatetest"
 	"github.com/carebridge/carebridge/clients/upstream"
+	"github.com/carebridge/carebridge/fakes/alleviatetest"
 	"github.com/carebridge/carebridge/fakes/fake"
 )
 

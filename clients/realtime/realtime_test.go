@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carebridge/carebridge/clients/realtime"
-	"github.com/carebridge/carebridge/fakes/realtimetest"
 	"github.com/carebridge/carebridge/clients/upstream"
+	"github.com/carebridge/carebridge/fakes/realtimetest"
 )
 
 func serve(t *testing.T, status int, body string, seen *http.Request) *realtime.Client {

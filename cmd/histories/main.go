@@ -34,10 +34,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/fakes/carevalidatetest"
-	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/dev/devstack"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/fakes/fake"
+	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/workflows"
 )
 

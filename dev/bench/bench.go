@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/dev/devstack"
+	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 )
 
 // Options sizes a run.

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"time"
 
-	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/fakes/fake"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 )
 
 // Akute notifies its webhook of task creates and updates and of medications

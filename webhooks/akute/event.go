@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+
+	"github.com/carebridge/carebridge/workflows"
 )
 
 // Akute does not document its webhook bodies, so Decode is lenient: it looks
@@ -21,52 +23,11 @@ const (
 
 // Event is a decoded delivery.
 type Event struct {
-	Kind       string           `json:"kind"`
-	Name       string           `json:"name,omitempty"` // as Akute named it, e.g. task.updated
-	Key        string           `json:"key"`            // the same for every delivery of one event
-	Task       *TaskUpdate      `json:"task,omitempty"`
-	Medication *MedicationEvent `json:"medication,omitempty"`
-}
-
-// TaskUpdate is a task's new state.
-type TaskUpdate struct {
-	Key       string   `json:"key"`
-	Event     string   `json:"event,omitempty"`
-	TaskID    string   `json:"task_id"`
-	Status    string   `json:"status,omitempty"`
-	PatientID string   `json:"patient_id,omitempty"`
-	Tags      []string `json:"tags,omitempty"`
-}
-
-// Completed reports whether the task is done in Akute.
-func (t TaskUpdate) Completed() bool {
-	switch strings.ToLower(strings.TrimSpace(t.Status)) {
-	case "complete", "completed", "done", "closed":
-		return true
-	}
-	return false
-}
-
-// CaseShortID is the case a carebridge task belongs to (its case:<shortId> tag).
-func (t TaskUpdate) CaseShortID() string {
-	for _, tag := range t.Tags {
-		if short, ok := strings.CutPrefix(strings.TrimSpace(tag), "case:"); ok && short != "" {
-			return short
-		}
-	}
-	return ""
-}
-
-// MedicationEvent is a prescription that reached the pharmacy.
-type MedicationEvent struct {
-	Key               string `json:"key"`
-	Event             string `json:"event,omitempty"`
-	PatientID         string `json:"patient_id,omitempty"`
-	ExternalPatientID string `json:"external_patient_id,omitempty"`
-	DisplayName       string `json:"display_name,omitempty"`
-	Status            string `json:"status,omitempty"`
-	RxStatus          string `json:"rx_status,omitempty"`
-	PrescriptionID    string `json:"prescription_id,omitempty"`
+	Kind       string                     `json:"kind"`
+	Name       string                     `json:"name,omitempty"` // as Akute named it, e.g. task.updated
+	Key        string                     `json:"key"`            // the same for every delivery of one event
+	Task       *workflows.TaskUpdate      `json:"task,omitempty"`
+	Medication *workflows.MedicationEvent `json:"medication,omitempty"`
 }
 
 // Decode reads a delivery. It never fails: what it cannot place is
@@ -94,7 +55,7 @@ func Decode(body []byte) Event {
 	name := strings.ToLower(ev.Name)
 	switch {
 	case strings.Contains(name, "task") || (obj["task"] != nil && obj["tags"] != nil):
-		task := &TaskUpdate{Key: ev.Key, Event: ev.Name,
+		task := &workflows.TaskUpdate{Key: ev.Key, Event: ev.Name,
 			TaskID: firstString(obj, "task_id", "id"), Status: firstString(obj, "status"),
 			PatientID: firstString(obj, "patient_id"), Tags: stringList(obj["tags"])}
 		if task.TaskID != "" {
@@ -102,7 +63,7 @@ func Decode(body []byte) Event {
 		}
 	case strings.Contains(name, "medication") || strings.Contains(name, "prescription") ||
 		obj["rx_status"] != nil || obj["display_name"] != nil || obj["prescription_id"] != nil:
-		med := &MedicationEvent{Key: ev.Key, Event: ev.Name,
+		med := &workflows.MedicationEvent{Key: ev.Key, Event: ev.Name,
 			PatientID: firstString(obj, "patient_id"), ExternalPatientID: firstString(obj, "patient_external_id", "external_patient_id"),
 			DisplayName: firstString(obj, "display_name", "generic_name"), Status: firstString(obj, "status"),
 			RxStatus: firstString(obj, "rx_status"), PrescriptionID: firstString(obj, "prescription_id")}

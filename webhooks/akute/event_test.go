@@ -3,6 +3,8 @@ package akute
 import (
 	"testing"
 
+	"github.com/carebridge/carebridge/workflows"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -45,6 +47,6 @@ func TestDecodeUnknown(t *testing.T) {
 }
 
 func TestTaskStatus(t *testing.T) {
-	assert.False(t, TaskUpdate{Status: "in-progress"}.Completed())
-	assert.Equal(t, "", TaskUpdate{Tags: []string{"carebridge"}}.CaseShortID())
+	assert.False(t, workflows.TaskUpdate{Status: "in-progress"}.Completed())
+	assert.Equal(t, "", workflows.TaskUpdate{Tags: []string{"carebridge"}}.CaseShortID())
 }

@@ -14,123 +14,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/carebridge/carebridge/workflows"
 )
-
-// The event types CareValidate documents.
-const (
-	AddCaseAssignee    = "ADD_CASE_ASSIGNEE"
-	AddCaseAttachment  = "ADD_CASE_ATTACHMENT"
-	AddCaseComment     = "ADD_CASE_COMMENT"
-	AddCaseDecision    = "ADD_CASE_DECISION"
-	AddFormResponse    = "ADD_FORM_RESPONSE"
-	ArchiveCase        = "ARCHIVE_CASE"
-	ChangeCaseStatus   = "CHANGE_CASE_STATUS"
-	CreateCase         = "CREATE_CASE"
-	DeescalateCase     = "DEESCALATE_CASE"
-	DeleteAttachment   = "DELETE_ATTACHMENT"
-	EscalateCase       = "ESCALATE_CASE"
-	PaymentAdded       = "PAYMENT_ADDED"
-	PaymentCompleted   = "PAYMENT_COMPLETED"
-	RemoveCaseAssignee = "REMOVE_CASE_ASSIGNEE"
-	OrderStatusChanged = "ORDER_STATUS_CHANGED"
-	OrderTrackingAdded = "ORDER_TRACKING_ADDED"
-)
-
-// EventTypes lists the documented types.
-var EventTypes = []string{
-	AddCaseAssignee, AddCaseAttachment, AddCaseComment, AddCaseDecision, AddFormResponse, ArchiveCase,
-	ChangeCaseStatus, CreateCase, DeescalateCase, DeleteAttachment, EscalateCase, PaymentAdded,
-	PaymentCompleted, RemoveCaseAssignee, OrderStatusChanged, OrderTrackingAdded,
-}
-
-// CaseEvent is one webhook, reduced to what the case workflow needs.
-type CaseEvent struct {
-	// Key is version 0's de-duplication key: payload.activity.id, else a
-	// hash that includes snapshot fields. Runs before version 1 of
-	// "case-delivery-rules" use it; later runs use EventKey.
-	Key string `json:"key"`
-	// EventKey identifies the event itself (see eventKey): stable across
-	// redeliveries, distinct for distinct events.
-	EventKey string    `json:"event_key,omitempty"`
-	Type     string    `json:"type"` // may be one we do not know
-	CaseID   string    `json:"case_id"`
-	ShortID  string    `json:"short_id,omitempty"`
-	At       time.Time `json:"at"` // version 0's time: payload.activity.timestamp, else case.updatedAt
-	// EventAt is when the event itself happened (its own activity's
-	// timestamp); zero when the delivery does not say.
-	EventAt time.Time `json:"event_at,omitempty"`
-
-	// From the full case, when the body carries it.
-	CaseType      string     `json:"case_type,omitempty"` // "GLP", say
-	Product       string     `json:"product,omitempty"`   // the product bundle's name
-	CaseStatus    string     `json:"case_status,omitempty"`
-	CaseUpdatedAt time.Time  `json:"case_updated_at,omitempty"`
-	Escalated     *bool      `json:"escalated,omitempty"`
-	AssignedTo    *Person    `json:"assigned_to,omitempty"`
-	Submitter     *Submitter `json:"submitter,omitempty"`
-
-	// From the activity that the event is about.
-	ValueBefore string  `json:"value_before,omitempty"` // of the event's own activity
-	ValueAfter  string  `json:"value_after,omitempty"`
-	TargetUser  *Person `json:"target_user,omitempty"`
-
-	Decision *Decision `json:"decision,omitempty"`
-	Payment  *Payment  `json:"payment,omitempty"`
-	Order    *Order    `json:"order,omitempty"`
-}
-
-// Person is a CareValidate user (doctor, support).
-type Person struct {
-	ID        string `json:"id"`
-	FirstName string `json:"firstName"`
-	LastName  string `json:"lastName"`
-}
-
-// Submitter is the patient. Every field but ID is PHI.
-type Submitter struct {
-	ID          string `json:"id"`
-	FirstName   string `json:"firstName"`
-	LastName    string `json:"lastName"`
-	Email       string `json:"email"`
-	DOB         string `json:"dob"`
-	Gender      string `json:"gender"`
-	PhoneNumber string `json:"phoneNumber"`
-	Address     string `json:"address"`
-	City        string `json:"city"`
-	State       string `json:"state"`
-	PostalCode  string `json:"postalCode"`
-}
-
-// Decision is a doctor's decision with its medications.
-type Decision struct {
-	ID         string       `json:"id"`
-	IsApproved bool         `json:"isApproved"`
-	NoDecision bool         `json:"isNoDecision"`
-	CreatedAt  time.Time    `json:"createdAt"`
-	MedInfo    []Medication `json:"medInfo"`
-}
-
-// Medication is one prescribed medicine.
-type Medication struct {
-	Medicine        string `json:"medicine"`
-	Dosage          string `json:"dosage"`
-	DosingFrequency string `json:"dosingFrequency"`
-}
-
-// Payment is a payment of the case.
-type Payment struct {
-	ID     string `json:"id"`
-	Amount string `json:"amount"`
-	Status string `json:"status"`
-}
-
-// Order is the pharmacy order.
-type Order struct {
-	ID         string `json:"id"`
-	Status     string `json:"status"`
-	TrackingID string `json:"trackingId"`
-}
 
 // MissingError names what a body lacks.
 type MissingError struct{ Field string }
@@ -149,16 +35,16 @@ var caseIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 // number where a string was documented, an object for a list) is read as
 // best it can be (a number as its text) or left empty, and never costs the
 // rest of the event, its ids above all.
-func Parse(body []byte) (CaseEvent, error) {
+func Parse(body []byte) (workflows.CaseEvent, error) {
 	root := object(body)
 	if root == nil {
-		return CaseEvent{}, ErrNotJSON
+		return workflows.CaseEvent{}, ErrNotJSON
 	}
 	payload := root.obj("payload")
 	c := payload.obj("case")
-	ev := CaseEvent{Type: strings.TrimSpace(root.str("event"))}
+	ev := workflows.CaseEvent{Type: strings.TrimSpace(root.str("event"))}
 	if ev.Type == "" {
-		return CaseEvent{}, &MissingError{"event"}
+		return workflows.CaseEvent{}, &MissingError{"event"}
 	}
 	for _, id := range []string{c.str("id"), payload.str("caseId"), root.str("caseId")} {
 		if ev.CaseID == "" {
@@ -166,16 +52,16 @@ func Parse(body []byte) (CaseEvent, error) {
 		}
 	}
 	if ev.CaseID == "" {
-		return CaseEvent{}, &MissingError{"case id (payload.case.id)"}
+		return workflows.CaseEvent{}, &MissingError{"case id (payload.case.id)"}
 	}
 	if !caseIDRe.MatchString(ev.CaseID) {
-		return CaseEvent{}, &MissingError{"a well-formed case id (letters, digits, '-', '_', '.'; at most 128)"}
+		return workflows.CaseEvent{}, &MissingError{"a well-formed case id (letters, digits, '-', '_', '.'; at most 128)"}
 	}
 	if c != nil {
 		ev.ShortID, ev.CaseStatus, ev.CaseUpdatedAt = c.str("shortId"), c.str("status"), c.time("updatedAt")
 		ev.CaseType, ev.Product = c.str("type"), c.obj("productBundle").str("name")
 		ev.Escalated, ev.AssignedTo, ev.Submitter = c.boolp("isEscalated"), person(c.obj("assignedTo")), submitter(c.obj("submitter"))
-		var ds []Decision
+		var ds []workflows.Decision
 		for _, d := range c.list("decisions") {
 			if dec := decision(object(d)); dec != nil {
 				ds = append(ds, *dec)
@@ -185,13 +71,8 @@ func Parse(body []byte) (CaseEvent, error) {
 	}
 	a := payload.obj("activity")
 	if a != nil {
-		ev.At = a.time("timestamp")
 		ev.ValueBefore, ev.ValueAfter = a.str("valueBefore"), a.str("valueAfter")
 		ev.TargetUser = person(a.obj("targetUser"))
-		ev.Key = a.str("id")
-	}
-	if ev.At.IsZero() {
-		ev.At = ev.CaseUpdatedAt
 	}
 	if d := decision(payload.obj("decision")); d != nil {
 		ev.Decision = d
@@ -200,9 +81,6 @@ func Parse(body []byte) (CaseEvent, error) {
 	ev.Order = order(payload.obj("order"))
 	if ev.Order == nil {
 		ev.Order = order(root.obj("order"))
-	}
-	if ev.Key == "" {
-		ev.Key = derivedKey(ev)
 	}
 	own := ownActivity(ev, a, c)
 	ev.EventKey, ev.EventAt = eventKey(ev, own), own.time("timestamp")
@@ -220,15 +98,15 @@ func Parse(body []byte) (CaseEvent, error) {
 // reference's own example delivers ORDER_TRACKING_ADDED with a
 // PAYMENT_COMPLETED payload.activity: the activity a delivery carries need
 // not be its event's. Nil when none is known.
-func ownActivity(ev CaseEvent, a, c obj) obj {
+func ownActivity(ev workflows.CaseEvent, a, c obj) obj {
 	if a != nil && (a.str("type") == ev.Type || a.str("type") == "") {
 		return a
 	}
 	value := ""
 	switch {
-	case ev.Type == OrderTrackingAdded && ev.Order != nil:
+	case ev.Type == workflows.OrderTrackingAdded && ev.Order != nil:
 		value = ev.Order.TrackingID
-	case ev.Type == OrderStatusChanged && ev.Order != nil:
+	case ev.Type == workflows.OrderStatusChanged && ev.Order != nil:
 		value = ev.Order.Status
 	}
 	var best obj
@@ -249,23 +127,23 @@ func ownActivity(ev CaseEvent, a, c obj) obj {
 // two events. It is the id of the event's own activity when one is known,
 // else derived from what identifies that event (never from a snapshot such
 // as case.updatedAt or case.status, which change between deliveries).
-func eventKey(ev CaseEvent, own obj) string {
+func eventKey(ev workflows.CaseEvent, own obj) string {
 	if id := own.str("id"); id != "" {
 		return id
 	}
 	parts := []string{ev.Type, ev.CaseID}
 	switch ev.Type {
-	case CreateCase, ArchiveCase:
+	case workflows.CreateCase, workflows.ArchiveCase:
 		// Once per case: nothing else identifies them.
-	case OrderStatusChanged, OrderTrackingAdded:
+	case workflows.OrderStatusChanged, workflows.OrderTrackingAdded:
 		if o := ev.Order; o != nil {
 			parts = append(parts, o.ID, o.Status, o.TrackingID)
 		}
-	case AddCaseDecision:
+	case workflows.AddCaseDecision:
 		if d := ev.Decision; d != nil {
 			parts = append(parts, d.ID)
 		}
-	case PaymentAdded, PaymentCompleted:
+	case workflows.PaymentAdded, workflows.PaymentCompleted:
 		if p := ev.Payment; p != nil {
 			parts = append(parts, p.ID, p.Status)
 		}
@@ -279,30 +157,11 @@ func eventKey(ev CaseEvent, own obj) string {
 	return "event-" + hex.EncodeToString(sum[:12])
 }
 
-// derivedKey is version 0's key for a body without activity id
-// (CaseEvent.Key): it hashes snapshot fields, so it is not stable across
-// redeliveries; EventKey replaces it.
-func derivedKey(ev CaseEvent) string {
-	parts := []string{ev.Type, ev.CaseID, ev.At.UTC().Format(time.RFC3339Nano), ev.CaseUpdatedAt.UTC().Format(time.RFC3339Nano),
-		ev.CaseStatus, ev.ValueBefore, ev.ValueAfter}
-	if ev.Order != nil {
-		parts = append(parts, ev.Order.ID, ev.Order.Status, ev.Order.TrackingID)
-	}
-	if ev.Payment != nil {
-		parts = append(parts, ev.Payment.ID, ev.Payment.Status)
-	}
-	if ev.Decision != nil {
-		parts = append(parts, ev.Decision.ID)
-	}
-	sum := sha256.Sum256([]byte(strings.Join(parts, "\x1f")))
-	return "derived-" + hex.EncodeToString(sum[:12])
-}
-
-func latestDecision(ds []Decision) *Decision {
+func latestDecision(ds []workflows.Decision) *workflows.Decision {
 	if len(ds) == 0 {
 		return nil
 	}
-	sorted := append([]Decision(nil), ds...)
+	sorted := append([]workflows.Decision(nil), ds...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].CreatedAt.Before(sorted[j].CreatedAt) })
 	return &sorted[len(sorted)-1]
 }

@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebridge/carebridge/workflows"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/internal/hmacsig"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
 
 func TestParseTheReferenceExample(t *testing.T) {
@@ -23,7 +25,6 @@ func TestParseTheReferenceExample(t *testing.T) {
 	assert.Equal(t, "ADA-TOSXM", ev.ShortID)
 	assert.Equal(t, "GLP", ev.CaseType)
 	assert.Equal(t, "Wegovy Bundle", ev.Product)
-	assert.Equal(t, "26b44dbd-34c2-42d0-a037-3e99cedb7c89", ev.Key, "payload.activity.id")
 	assert.Equal(t, "APPROVED", ev.CaseStatus)
 	require.NotNil(t, ev.Order, "the top-level order")
 	assert.Equal(t, "1Z73W7720197837423", ev.Order.TrackingID)
@@ -35,7 +36,6 @@ func TestParseTheReferenceExample(t *testing.T) {
 	require.NotNil(t, ev.Payment)
 	assert.Equal(t, "PAID", ev.Payment.Status)
 	assert.Equal(t, "TPA Medical", ev.AssignedTo.LastName)
-	assert.Equal(t, time.Date(2024, 7, 11, 16, 48, 5, 0, time.UTC), ev.At)
 
 	b, _ := json.Marshal(ev)
 	assert.NotContains(t, string(b), "JVBERi0", "attachment contents are left behind")
@@ -48,16 +48,16 @@ func TestParseEventOnlyForm(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "c-1", ev.CaseID)
 	assert.Equal(t, "1Z", ev.Order.TrackingID)
-	assert.True(t, strings.HasPrefix(ev.Key, "derived-"))
+	assert.True(t, strings.HasPrefix(ev.EventKey, "event-"), "derived from what identifies the event")
 
 	again, err := carevalidate.Parse([]byte(`{"event":"ORDER_TRACKING_ADDED","payload":{"caseId":"c-1",
 		"order":{"trackingId":"1Z","id":"o1","status":"SHIPPED"}}}`))
 	require.NoError(t, err)
-	assert.Equal(t, ev.Key, again.Key, "the same event gets the same derived key")
+	assert.Equal(t, ev.EventKey, again.EventKey, "the same event gets the same derived key")
 
 	other, _ := carevalidate.Parse([]byte(`{"event":"ORDER_TRACKING_ADDED","payload":{"caseId":"c-1",
 		"order":{"id":"o1","status":"SHIPPED","trackingId":"2Z"}}}`))
-	assert.NotEqual(t, ev.Key, other.Key)
+	assert.NotEqual(t, ev.EventKey, other.EventKey)
 }
 
 func TestParseRejects(t *testing.T) {
@@ -89,7 +89,7 @@ func TestScriptParses(t *testing.T) {
 		ev, err := carevalidate.Parse(s.Body)
 		require.NoError(t, err)
 		types = append(types, ev.Type)
-		keys[ev.Key] = true
+		keys[ev.EventKey] = true
 	}
 	assert.Equal(t, []string{"CREATE_CASE", "CHANGE_CASE_STATUS", "ADD_CASE_DECISION", "PAYMENT_COMPLETED",
 		"ORDER_STATUS_CHANGED", "ORDER_TRACKING_ADDED", "ORDER_STATUS_CHANGED", "ARCHIVE_CASE"}, types)
@@ -122,13 +122,13 @@ func TestAuth(t *testing.T) {
 }
 
 func TestEveryDocumentedEventParses(t *testing.T) {
-	require.Len(t, carevalidate.EventTypes, 16)
+	require.Len(t, workflows.EventTypes, 16)
 	keys := map[string]bool{}
-	for _, typ := range carevalidate.EventTypes {
+	for _, typ := range workflows.EventTypes {
 		ev, err := carevalidate.Parse([]byte(`{"event":"` + typ + `","payload":{"caseId":"c-1","activity":{"timestamp":"2026-11-01T10:00:00Z"}}}`))
 		require.NoError(t, err, typ)
 		assert.Equal(t, typ, ev.Type)
-		keys[ev.Key] = true
+		keys[ev.EventKey] = true
 	}
 	assert.Len(t, keys, 16, "without an activity id, each event type still gets its own key")
 }
@@ -149,11 +149,10 @@ func TestEventKeyIsTheEventsOwnActivity(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "26b44dbd-34c2-42d0-a037-3e99cedb7c89", pev.EventKey)
 	assert.NotEqual(t, ev.EventKey, pev.EventKey, "two events, one shared activity: two keys")
-	assert.Equal(t, ev.Key, pev.Key, "where version 0's key collapsed them")
 }
 
 func TestEventKeysWithoutActivityIDs(t *testing.T) {
-	parse := func(body string) carevalidate.CaseEvent {
+	parse := func(body string) workflows.CaseEvent {
 		t.Helper()
 		ev, err := carevalidate.Parse([]byte(body))
 		require.NoError(t, err, body)
@@ -170,7 +169,6 @@ func TestEventKeysWithoutActivityIDs(t *testing.T) {
 	first := parse(`{"event":"ORDER_STATUS_CHANGED","payload":{"case":{"id":"c1","status":"APPROVED","updatedAt":"2026-11-01T10:00:00Z"},"order":{"id":"o1","status":"SHIPPED"}}}`)
 	rebuilt := parse(`{"event":"ORDER_STATUS_CHANGED","payload":{"case":{"id":"c1","status":"CLOSED","updatedAt":"2026-11-02T08:00:00Z"},"order":{"id":"o1","status":"SHIPPED"}}}`)
 	assert.Equal(t, first.EventKey, rebuilt.EventKey)
-	assert.NotEqual(t, first.Key, rebuilt.Key, "version 0 applied it twice")
 
 	// Escalate, de-escalate, escalate: three events.
 	keys := map[string]bool{}
@@ -187,7 +185,6 @@ func TestParseIsLenientPerField(t *testing.T) {
 			"submitter":{"id":"sub-1","phoneNumber":2258675309,"postalCode":70360}},
 		"activity":{"id":"act-7","type":"CHANGE_CASE_STATUS","timestamp":"2026-11-01T10:00:00Z","valueBefore":1,"valueAfter":"APPROVED","targetUser":"someone"}}}`))
 	require.NoError(t, err)
-	assert.Equal(t, "act-7", ev.Key, "version 0 dropped the activity id here")
 	assert.Equal(t, "act-7", ev.EventKey)
 	assert.Equal(t, "12345", ev.ShortID)
 	assert.Equal(t, "2258675309", ev.Submitter.PhoneNumber, "a number where a string was documented is its text")

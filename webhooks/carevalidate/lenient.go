@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/carebridge/carebridge/workflows"
 )
 
 // obj is a JSON object read one field at a time, so that one field in an
@@ -77,47 +79,47 @@ func (o obj) list(key string) []json.RawMessage {
 	return l
 }
 
-func person(o obj) *Person {
+func person(o obj) *workflows.Person {
 	if o == nil {
 		return nil
 	}
-	return &Person{ID: o.str("id"), FirstName: o.str("firstName"), LastName: o.str("lastName")}
+	return &workflows.Person{ID: o.str("id"), FirstName: o.str("firstName"), LastName: o.str("lastName")}
 }
 
-func submitter(o obj) *Submitter {
+func submitter(o obj) *workflows.Submitter {
 	if o == nil {
 		return nil
 	}
-	return &Submitter{ID: o.str("id"), FirstName: o.str("firstName"), LastName: o.str("lastName"), Email: o.str("email"),
+	return &workflows.Submitter{ID: o.str("id"), FirstName: o.str("firstName"), LastName: o.str("lastName"), Email: o.str("email"),
 		DOB: o.str("dob"), Gender: o.str("gender"), PhoneNumber: o.str("phoneNumber"), Address: o.str("address"),
 		City: o.str("city"), State: o.str("state"), PostalCode: o.str("postalCode")}
 }
 
-func decision(o obj) *Decision {
+func decision(o obj) *workflows.Decision {
 	if o == nil {
 		return nil
 	}
-	d := &Decision{ID: o.str("id"), IsApproved: o.is("isApproved"), NoDecision: o.is("isNoDecision"),
+	d := &workflows.Decision{ID: o.str("id"), IsApproved: o.is("isApproved"), NoDecision: o.is("isNoDecision"),
 		CreatedAt: o.time("createdAt")}
 	for _, raw := range o.list("medInfo") {
 		if m := object(raw); m != nil {
-			d.MedInfo = append(d.MedInfo, Medication{Medicine: m.str("medicine"), Dosage: m.str("dosage"),
+			d.MedInfo = append(d.MedInfo, workflows.Medication{Medicine: m.str("medicine"), Dosage: m.str("dosage"),
 				DosingFrequency: m.str("dosingFrequency")})
 		}
 	}
 	return d
 }
 
-func payment(o obj) *Payment {
+func payment(o obj) *workflows.Payment {
 	if o == nil {
 		return nil
 	}
-	return &Payment{ID: o.str("id"), Amount: o.str("amount"), Status: o.str("status")}
+	return &workflows.Payment{ID: o.str("id"), Amount: o.str("amount"), Status: o.str("status")}
 }
 
-func order(o obj) *Order {
+func order(o obj) *workflows.Order {
 	if o == nil {
 		return nil
 	}
-	return &Order{ID: o.str("id"), Status: o.str("status"), TrackingID: o.str("trackingId")}
+	return &workflows.Order{ID: o.str("id"), Status: o.str("status"), TrackingID: o.str("trackingId")}
 }
