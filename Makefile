@@ -19,9 +19,10 @@ test: lint
 bench:
 	$(GO) run ./cmd/bench $(ARGS)
 
-## histories: record the replay test's histories from the real stack (workflows/testdata/histories/README.md).
+## histories: record every replay-test history again from the real stack (workflows/testdata/histories/README.md).
+## Until v1.0.0 a workflow change re-records them in the same commit; from v1.0.0 on, released ones are never replaced.
 histories:
-	$(GO) run ./cmd/histories $(ARGS)
+	$(GO) run ./cmd/histories -overwrite $(ARGS)
 
 ## test-faults: the real stack under load, broken in every way we know; nothing may be lost.
 test-faults:

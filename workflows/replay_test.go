@@ -30,18 +30,11 @@ const historiesDir = "testdata/histories"
 // folder's README says what each is). A missing one fails the test: a guard
 // over fewer histories than it claims is no guard.
 var recordedScenarios = []string{
-	"send-succeeded", "send-retried-503", "send-patient-not-found", "send-v0",
+	"send-succeeded", "send-retried-503", "send-patient-not-found",
 	"case-full-life", "case-attention-retry-skip", "case-pause-resume", "case-resync", "case-close",
-	"case-continued-as-new.run1", "case-continued-as-new.run2", "case-akute-signals", "akute-unrouted",
-	// Version 1 of case-delivery-rules and unrouted-bounds.
-	"case-full-life-rules1", "case-attention-retry-skip-rules1", "case-pause-resume-rules1", "case-resync-rules1",
-	"case-close-rules1", "case-continued-as-new-rules1.run1", "case-continued-as-new-rules1.run2",
-	"case-akute-signals-rules1", "akute-unrouted-rules1", "case-operator-order-rules1",
-	"case-pause-retrying-call-rules1", "case-correction-during-sync-rules1", "case-reopened-rules1",
-	// Send version 2 (its version in its input, started eagerly) and version
-	// 2 of case-delivery-rules, with operator updates.
-	"send-succeeded-v2", "send-retried-503-v2", "case-full-life-rules2", "case-attention-retry-skip-rules2",
-	"case-continued-as-new-rules2.run1", "case-continued-as-new-rules2.run2", "case-reopened-rules2", "case-operator-updates-rules2",
+	"case-continued-as-new.run1", "case-continued-as-new.run2", "case-akute-signals", "case-operator-order",
+	"case-pause-retrying-call", "case-correction-during-sync", "case-reopened", "case-operator-updates",
+	"akute-unrouted",
 }
 
 // replayer replays with the project's own data and failure converters, so
@@ -76,7 +69,7 @@ var quiet = log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil
 // Every recorded history replays on today's code, with the workflows
 // registered exactly as the worker registers them. A failure here means a
 // change altered the commands of runs that may be open in production; see
-// README, "Changing a workflow".
+// docs/changing-a-workflow.md.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
 	require.NoError(t, err)
@@ -93,7 +86,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			err := r.ReplayWorkflowHistory(quiet, loadHistory(t, f))
 			require.NoError(t, err, "%s does not replay on this code: the change alters what recorded runs did; "+
-				"put it behind workflow.GetVersion (README: Changing a workflow)", filepath.Base(f))
+				"before v1.0.0 re-record the histories (make histories), after it put the change behind "+
+				"workflow.GetVersion (docs/changing-a-workflow.md)", filepath.Base(f))
 		})
 	}
 }
