@@ -12,7 +12,7 @@ run:
 ## test: formatting, vet, staticcheck, every test (integration included), a short fuzz run.
 test: lint
 	$(GO) test -count=1 -timeout 20m ./...
-	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime 150000x ./clients/akute/akutewebhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime 150000x ./webhooks/akute/
 	$(GO) test -run '^$$' -fuzz '^FuzzStringify$$' -fuzztime 150000x ./internal/hmacsig/
 
 ## bench: carebridge against the direct design (BENCHMARKS.md); flags: make bench ARGS="-sends 1000"

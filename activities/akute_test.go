@@ -39,7 +39,7 @@ func TestPatientFromSubmitter(t *testing.T) {
 	}
 }
 
-// patientMapping is the table of the README's "Akute mapping": each input,
+// patientMapping is the table of docs/how-a-case-works.md's "Akute mapping": each input,
 // what Akute receives, or the refusal (field and reason, never the value).
 var patientMapping = []struct {
 	name   string

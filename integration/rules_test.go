@@ -19,7 +19,7 @@ import (
 	"github.com/carebridge/carebridge/workflows"
 )
 
-// The case delivery rules (README, "How a case works") through the webhook
+// The case delivery rules (docs/how-a-case-works.md) through the webhook
 // and the real server.
 
 func newCase(t *testing.T, name string) (caseID, shortID string, steps []carevalidatetest.Step) {
@@ -103,10 +103,10 @@ func TestOperatorCommandsApplyInArrivalOrder(t *testing.T) {
 }
 
 // A worker that stalls mid-call (a CPU spike, a GC pause, a VM descheduled)
-// for longer than version 0's heartbeat timeout (6 s) but less than version
-// 1's (10 s) creates one task: under version 0 Temporal gave up on the call
-// and started a second attempt while the first still ran, and both reached
-// Akute.
+// for 6.5 s, less than the Akute calls' heartbeat timeout (10 s), creates one
+// task: with a heartbeat timeout of three heartbeats (6 s) Temporal gave up
+// on the call and started a second attempt while the first still ran, and
+// both reached Akute.
 func TestAStalledWorkerCreatesOneTask(t *testing.T) {
 	caseID, shortID, steps := newCase(t, "stall")
 	deliver(t, steps[0].Body)
@@ -127,8 +127,9 @@ func TestAStalledWorkerCreatesOneTask(t *testing.T) {
 	time.Sleep(6500 * time.Millisecond) // the stall itself: what this test is about
 	require.NoError(t, syscall.Kill(pid, syscall.SIGCONT))
 	// Once the case recorded its task, every attempt that could create one
-	// has reached Akute: a second attempt (version 0's) is the one whose
-	// answer the case records, and the first was served during the stall.
+	// has reached Akute: a second attempt (with a tighter heartbeat timeout)
+	// would be the one whose answer the case records, the first served
+	// during the stall.
 	waitCase(t, caseID, "task recorded", func(s workflows.CaseState) bool { return len(s.Tasks) == 1 && len(s.Pending) == 0 })
 	assert.Len(t, akuteTasks(t, shortID), 1)
 	signalCase(t, caseID, workflows.SignalClose)
@@ -178,7 +179,7 @@ func TestBulkRetryAndOperatorUpdates(t *testing.T) {
 		}, 30*time.Second, 250*time.Millisecond, "visible to the batch's query")
 	}
 
-	// README, "Operations": the bulk retry.
+	// docs/operations.md: the bulk retry.
 	temporalCLI(t, "workflow", "signal", "--query", `CarebridgeStatus="needs_attention"`, "--name", workflows.SignalRetry,
 		"--reason", "Akute outage over", "--yes")
 	for _, caseID := range ids {

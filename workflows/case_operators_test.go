@@ -139,7 +139,8 @@ func TestDetailsSayWhatTheCaseWaitsFor(t *testing.T) {
 }
 
 // A run upserts only the search attributes that differ from its own: those
-// the starter set with the start are not written again (version 2).
+// the starter set with the start are not written again (one visibility write
+// less per run).
 func TestACaseUpsertsOnlyWhatChanged(t *testing.T) {
 	c := newCaseTest(t)
 	require.NoError(t, c.env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(

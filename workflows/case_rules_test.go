@@ -22,8 +22,8 @@ import (
 	"github.com/carebridge/carebridge/workflows"
 )
 
-// The delivery rules of version 1 of "case-delivery-rules" (README, "How a
-// case works"). Each test reproduces a defect of version 0.
+// The case's delivery rules (docs/how-a-case-works.md): each test
+// reproduces a defect that an earlier draft of the rules had.
 
 func (c *caseTest) sendString(body string) { c.send([]byte(body)) }
 

@@ -37,7 +37,7 @@ type UnroutedEvent struct {
 	Reason     string          `json:"reason"`
 	BodySHA256 string          `json:"body_sha256"`
 	Received   time.Time       `json:"received"`
-	Body       json.RawMessage `json:"body,omitempty"` // PHI: payloads are encrypted (see README)
+	Body       json.RawMessage `json:"body,omitempty"` // PHI: payloads are encrypted (docs/deployment.md)
 }
 
 // UnroutedState is the day's record.

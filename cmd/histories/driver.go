@@ -109,7 +109,7 @@ func (d *driver) waitOutageMet() error {
 	return errors.New("no call reached the sandbox's Akute")
 }
 
-// signal sends an operator's signal with the temporal CLI, as the README says.
+// signal sends an operator's signal with the temporal CLI, as docs/operations.md says.
 func (d *driver) signal(caseID, name string) error {
 	out, err := exec.Command(d.stack.TemporalCLI(), "workflow", "signal", "--address", d.stack.TemporalAddr,
 		"--workflow-id", workflows.CaseWorkflowID(caseID), "--name", name).CombinedOutput()
@@ -131,7 +131,7 @@ func (d *driver) syncedCase() (string, [][]byte, error) {
 	return caseID, s, err
 }
 
-// update runs an operator update with the temporal CLI, as the README
+// update runs an operator update with the temporal CLI, as docs/operations.md
 // says (through the codec endpoint, which decrypts a refusal's reason), and
 // checks that it was accepted or refused.
 func (d *driver) update(caseID, name string, accepted bool) error {

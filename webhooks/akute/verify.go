@@ -1,13 +1,14 @@
-// Package akutewebhook verifies Akute's signed webhooks, to the letter of
-// Akute's documentation and Stripe's scheme it follows:
+// Package akute reads Akute's webhooks (imported as akutewebhook beside the
+// Akute client): it verifies their signatures, to the letter of Akute's
+// documentation and Stripe's scheme it follows:
 //
 //	x-akute-signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]
 //
 // The MAC is HMAC-SHA256 over "<t>.<JSON.stringify(body)>". The body is
-// tried as received, then whitespace-compacted; never re-encoded. Any v1 may
-// match any configured secret (rotation on either side); other parts are
-// ignored; comparisons are constant-time; t must be within a tolerance of
-// now, in either direction.
+// tried as received, whitespace-compacted, and in JSON.stringify's form
+// (internal/hmacsig). Any v1 may match any configured secret (rotation on
+// either side); other parts are ignored; comparisons are constant-time; t
+// must be within a tolerance of now, in either direction.
 package akute
 
 import (
