@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/carebridge/carebridge/clients/akute"
+	"github.com/carebridge/carebridge/clients/upstream"
 )
 
 // Error types of the Akute activities.
@@ -57,7 +59,7 @@ func (a *Akute) SyncAkutePatient(ctx context.Context, s Submitter) (PatientSynce
 func (a *Akute) syncPatient(ctx context.Context, s Submitter) (PatientSynced, error) {
 	want, err := PatientFromSubmitter(s)
 	if err != nil {
-		return PatientSynced{}, akuteError(err)
+		return PatientSynced{}, akuteError(ctx, err)
 	}
 	have, err := a.client.GetPatientByExternalID(ctx, want.ExternalID)
 	if errors.Is(err, akute.ErrNotFound) {
@@ -69,20 +71,20 @@ func (a *Akute) syncPatient(ctx context.Context, s Submitter) (PatientSynced, er
 			if errors.Is(lookupErr, akute.ErrNotFound) {
 				// Not ours: Akute holds another patient that conflicts on
 				// some other field. Retrying cannot fix that; an operator can.
-				return PatientSynced{}, akuteError(err)
+				return PatientSynced{}, akuteError(ctx, err)
 			}
 			if lookupErr != nil {
-				return PatientSynced{}, akuteError(lookupErr)
+				return PatientSynced{}, akuteError(ctx, lookupErr)
 			}
 			return a.update(ctx, have, want)
 		}
 		if err != nil {
-			return PatientSynced{}, akuteError(err)
+			return PatientSynced{}, akuteError(ctx, err)
 		}
 		return PatientSynced{PatientID: id, Action: "created"}, nil
 	}
 	if err != nil {
-		return PatientSynced{}, akuteError(err)
+		return PatientSynced{}, akuteError(ctx, err)
 	}
 	return a.update(ctx, have, want)
 }
@@ -95,7 +97,7 @@ func (a *Akute) update(ctx context.Context, have, want akute.Patient) (PatientSy
 		return PatientSynced{PatientID: have.ID, Action: "unchanged"}, nil
 	}
 	if err := a.client.UpdatePatient(ctx, have.ID, want); err != nil {
-		return PatientSynced{}, akuteError(err)
+		return PatientSynced{}, akuteError(ctx, err)
 	}
 	return PatientSynced{PatientID: have.ID, Action: "updated"}, nil
 }
@@ -135,16 +137,48 @@ func (a *Akute) CreateAkuteTask(ctx context.Context, req TaskRequest) (TaskCreat
 func (a *Akute) createTask(ctx context.Context, req TaskRequest) (TaskCreated, error) {
 	owner, err := a.owner(ctx, req.Doctor)
 	if err != nil {
-		return TaskCreated{}, akuteError(err)
+		return TaskCreated{}, akuteError(ctx, err)
 	}
 	id, err := a.client.CreateTask(ctx, akute.Task{
 		Task: req.Title, Description: req.Description, Priority: req.Priority, OwnerID: owner,
 		PatientID: req.PatientID, ExternalPatientID: req.ExternalPatientID, Status: "not-started", Tags: req.Tags,
 	})
-	if err != nil {
-		return TaskCreated{}, akuteError(err)
+	switch {
+	case err == nil:
+		return TaskCreated{TaskID: id, OwnerID: owner}, nil
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// Cancelled by an operator while the POST was out: Akute may have
+		// created the task. The details tell the case so.
+		return TaskCreated{}, temporal.NewCanceledError(CreateMaybeMade)
+	case unanswered(err):
+		// Sent, never answered (a timeout, a reset): Akute may have created
+		// it, and a retry could create it twice. The case waits for Akute's
+		// task.created webhook instead.
+		return TaskCreated{}, temporal.NewNonRetryableApplicationError("akute did not answer the task create: it may have created it",
+			ErrTypeAkuteAmbiguous, nil)
+	default:
+		return TaskCreated{}, akuteError(ctx, err)
 	}
-	return TaskCreated{TaskID: id, OwnerID: owner}, nil
+}
+
+// CreateMaybeMade is the detail of a cancelled CreateAkuteTask whose request
+// had been sent: Akute may have created the task.
+const CreateMaybeMade = "create-maybe-made"
+
+// unanswered reports whether a request failed without an HTTP answer after
+// it may have reached the upstream: anything but an answer, a refusal to
+// connect or a request never written.
+func unanswered(err error) bool {
+	var status *upstream.StatusError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &status), errors.Is(err, akute.ErrAmbiguousCreate):
+		return false
+	case errors.As(err, &op) && op.Op == "dial":
+		return false
+	}
+	var ve *akute.ValidationError
+	return !errors.As(err, &ve)
 }
 
 func (a *Akute) owner(ctx context.Context, doctor *Person) (string, error) {
@@ -167,10 +201,13 @@ func (a *Akute) owner(ctx context.Context, doctor *Person) (string, error) {
 // akuteError classifies an Akute failure as classify does any upstream's,
 // adding what an operator needs to fix a refusal: the field and rule it
 // breaks, or Akute's own words. Those go in the details, never the message.
-func akuteError(err error) error {
+// A call cancelled by an operator stays a cancellation, not an outage.
+func akuteError(ctx context.Context, err error) error {
 	var ve *akute.ValidationError
 	var ae *akute.Error
 	switch {
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return err
 	case errors.As(err, &ve):
 		return temporal.NewNonRetryableApplicationError("not sent to akute: "+ve.Field+" "+ve.Problem,
 			ErrTypeAkuteInvalidData, nil, AkuteRejection{Field: ve.Field, Problem: ve.Problem})

@@ -11,5 +11,5 @@ const (
 	PostAlleviateLeadName     = "PostAlleviateLead"
 	SyncAkutePatientName      = "SyncAkutePatient"
 	CreateAkuteTaskName       = "CreateAkuteTask"
-	LastCompletedResultName   = "LastCompletedResult"
+	LastRunStateName          = "LastRunState"
 )

@@ -19,12 +19,15 @@ type Runs struct {
 // worker's codec, so it reads encrypted results).
 func NewRuns(c client.Client) *Runs { return &Runs{temporal: c} }
 
-// LastCompletedResult is the result of the newest completed run of
-// workflowID, as JSON, or null when it never completed one.
-func (r *Runs) LastCompletedResult(ctx context.Context, workflowID string) (json.RawMessage, error) {
+// LastRunState is the answer to query of the newest closed run (completed,
+// terminated, failed) of workflowID, as JSON, or null when it has none (a
+// new workflow, or runs past the namespace's retention). It queries the
+// run, which a worker replays: a terminated run has no result, but it has
+// its state.
+func (r *Runs) LastRunState(ctx context.Context, workflowID, query string) (json.RawMessage, error) {
 	resp, err := r.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		// Workflow ids carry no quotes: case ids are checked by the starter.
-		Query:    fmt.Sprintf(`WorkflowId = %q AND ExecutionStatus = "Completed"`, workflowID),
+		Query:    fmt.Sprintf(`WorkflowId = %q AND ExecutionStatus != "Running"`, workflowID),
 		PageSize: 1, // newest first
 	})
 	if err != nil {
@@ -34,9 +37,13 @@ func (r *Runs) LastCompletedResult(ctx context.Context, workflowID string) (json
 		return nil, nil
 	}
 	run := resp.GetExecutions()[0].GetExecution()
+	answer, err := r.temporal.QueryWorkflow(ctx, workflowID, run.GetRunId(), query)
+	if err != nil {
+		return nil, fmt.Errorf("querying %s/%s: %w", workflowID, run.GetRunId(), err)
+	}
 	var out json.RawMessage
-	if err := r.temporal.GetWorkflow(ctx, workflowID, run.GetRunId()).Get(ctx, &out); err != nil {
-		return nil, fmt.Errorf("reading the result of %s/%s: %w", workflowID, run.GetRunId(), err)
+	if err := answer.Get(&out); err != nil {
+		return nil, fmt.Errorf("reading the state of %s/%s: %w", workflowID, run.GetRunId(), err)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/carebridge/carebridge/activities"
@@ -14,7 +15,6 @@ const (
 	timelineLimit  = 200  // newest entries kept
 	seenKeysLimit  = 2000 // event keys remembered for de-duplication
 	tasksLimit     = 500  // newest Akute tasks kept in the state
-	taskIDsLimit   = 100  // newest task ids in AkuteTaskIds
 	earlyTaskLimit = 100  // early task updates kept
 	// DefaultMaxHistory is when a case continues as new, well before
 	// Temporal's own limits (50k events).
@@ -22,43 +22,54 @@ const (
 	// DefaultMaxSignals bounds a run by the signals it handled too: a
 	// bound that does not depend on the server reporting history length.
 	DefaultMaxSignals = 1000
-	// DefaultArchiveGrace: after ARCHIVE_CASE a redelivered event must still
-	// meet the case's memory, not start a new run that repeats its effects.
+	// DefaultArchiveGrace is how long a finished case (archived or closed)
+	// keeps its run open, absorbing CareValidate's redeliveries against its
+	// memory, before the run completes.
 	DefaultArchiveGrace = 10 * time.Minute
+	// DefaultConfirmWait is how long a task create without an answer waits
+	// for Akute's task.created webhook before it asks for an operator.
+	DefaultConfirmWait = 10 * time.Minute
 )
 
+// The kinds of work a case queues.
 const (
 	workSyncPatient = "sync_patient"
 	workCreateTask  = "create_task"
+	workReadLastRun = "read_last_run" // only ever an Attention's item
 )
 
 // CaseConfig is the worker's configuration of case runs
 // (CAREBRIDGE_CASE_MAX_SIGNALS, CAREBRIDGE_CASE_MAX_HISTORY,
-// CAREBRIDGE_CASE_ARCHIVE_GRACE). Each run records it when it starts, so it
-// replays with the values it ran with, whatever a worker is given later.
+// CAREBRIDGE_CASE_ARCHIVE_GRACE, CAREBRIDGE_CASE_CONFIRM_WAIT). Each run
+// records it when it starts, so it replays with the values it ran with,
+// whatever a worker is given later.
 type CaseConfig struct {
 	MaxSignals   int           `json:"max_signals"`
 	MaxHistory   int           `json:"max_history"`
 	ArchiveGrace time.Duration `json:"archive_grace"`
+	ConfirmWait  time.Duration `json:"confirm_wait"`
 }
 
 // DefaultCaseConfig is the configuration without environment.
 func DefaultCaseConfig() CaseConfig {
-	return CaseConfig{MaxSignals: DefaultMaxSignals, MaxHistory: DefaultMaxHistory, ArchiveGrace: DefaultArchiveGrace}
+	return CaseConfig{MaxSignals: DefaultMaxSignals, MaxHistory: DefaultMaxHistory, ArchiveGrace: DefaultArchiveGrace,
+		ConfirmWait: DefaultConfirmWait}
 }
 
 // caseRun is one run of a case workflow: its state and its coroutines' flags.
 type caseRun struct {
-	state     *CaseState
-	submitter *Submitter
-	seen      *dedupe
-	upserted  map[string]string   // search attributes as last upserted
-	busy      bool                // an Akute call is in flight
-	current   int                 // the id of the item in flight
-	cancel    workflow.CancelFunc // cancels the call in flight
-	dropped   bool                // an operator skipped the call in flight
-	signals   int                 // handled by this run
-	operated  bool                // an operator update changed the state since the main loop last looked
+	state      *CaseState
+	submitter  *Submitter
+	seen       *dedupe
+	cfg        CaseConfig
+	upserted   map[string]string   // search attributes as last upserted
+	busy       bool                // an Akute call is in flight
+	current    int                 // the id of the item in flight
+	cancel     workflow.CancelFunc // cancels the call in flight
+	dropped    bool                // an operator skipped the call in flight
+	startEmpty bool                // an operator skipped reading the last run
+	signals    int                 // handled by this run
+	changed    bool                // an update or a coroutine changed the state since the main loop last looked
 }
 
 // CaseWorkflow keeps one CareValidate case's state and Akute in step with
@@ -74,58 +85,52 @@ func (cfg CaseConfig) Workflow() func(workflow.Context, CaseInput) (*CaseState, 
 }
 
 func caseWorkflow(ctx workflow.Context, in CaseInput, cfg CaseConfig) (*CaseState, error) {
-	var reopened bool
-	var unread error
-	if in.State == nil {
-		in.State, unread = lastRunState(ctx, in.CaseID)
-		reopened = in.State != nil
+	if arrivals(ctx) == nil {
+		// Operators' signals would be applied in no defined order: fail the
+		// workflow task, loudly and retried, until a worker runs it right.
+		panic("the case workflow runs only on a worker with workflows.Interceptors() (worker.Options.Interceptors)")
 	}
-	r := newCaseRun(in)
+	r := newCaseRun(in, runConfig(ctx, in, cfg))
 	r.knowSearchAttributes(workflow.GetTypedSearchAttributes(ctx))
-	switch {
-	case unread != nil:
-		// The case starts empty rather than not at all, and says so.
-		workflow.GetLogger(ctx).Warn("the case's earlier runs could not be read", "error", unread.Error())
-		r.note(ctx, workflow.Now(ctx), "carebridge:history_unread", "", "earlier runs could not be read: started empty")
-	case reopened:
-		r.state.Reopened++
-		r.note(ctx, workflow.Now(ctx), "carebridge:reopened", "", "a delivery after the case's run completed: its state is carried on")
-	}
 	if err := r.registerQuery(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.registerUpdates(ctx); err != nil {
 		return nil, err
 	}
-	limits, grace := r.limits(ctx, in, cfg)
 	channels := caseChannels(ctx)
+	if in.State == nil {
+		r.readLastRun(ctx, channels)
+	}
 	r.upsertSearchAttributes(ctx)
 
 	stop := false
 	workflow.Go(ctx, func(ctx workflow.Context) { r.work(ctx, &stop) })
+	for _, u := range r.state.Unconfirmed {
+		r.watchUnconfirmed(ctx, u)
+	}
 
 	for {
 		_ = workflow.Await(ctx, func() bool {
-			return channels.pending() || r.operated || r.finished() || r.shouldContinueAsNew(ctx, limits)
+			return channels.pending() || r.changed || r.finished() || r.shouldContinueAsNew(ctx)
 		})
-		r.operated = false
+		r.changed = false
 		channels.drain(ctx, r)
 		r.upsertSearchAttributes(ctx)
 		if r.finished() && !channels.pending() {
-			if !r.state.Closed {
-				// Archived: linger, deduplicating, until deliveries stop.
-				late, _ := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-					Timeout: grace, TimerOptions: workflow.TimerOptions{Summary: "archive grace: absorbing late deliveries"},
-				}, func() bool { return channels.pending() || r.operated || r.state.Closed })
-				if late {
-					continue
-				}
+			// Archived or closed: linger, absorbing redeliveries against the
+			// case's memory (never calling Akute), until they stop.
+			late, _ := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+				Timeout: r.cfg.ArchiveGrace, TimerOptions: workflow.TimerOptions{Summary: "finished: absorbing late deliveries"},
+			}, func() bool { return channels.pending() || r.changed })
+			if late {
+				continue
 			}
 			stop = true
 			r.finishHandlers(ctx)
 			return r.view(), nil
 		}
-		if r.shouldContinueAsNew(ctx, limits) && !channels.pending() {
+		if r.shouldContinueAsNew(ctx) && !channels.pending() {
 			stop = true
 			r.finishHandlers(ctx)
 			r.state.Runs++
@@ -143,53 +148,97 @@ func (r *caseRun) finishHandlers(ctx workflow.Context) {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
-func newCaseRun(in CaseInput) *caseRun {
-	r := &caseRun{state: in.State, submitter: in.Submitter, upserted: map[string]string{}}
-	if r.state == nil {
-		r.state = &CaseState{CaseID: in.CaseID, CarebridgeStatus: StatusRunning, Timeline: []TimelineEntry{}}
+func newCaseRun(in CaseInput, cfg CaseConfig) *caseRun {
+	r := &caseRun{submitter: in.Submitter, cfg: cfg, upserted: map[string]string{}}
+	state := in.State
+	if state == nil {
+		state = &CaseState{CaseID: in.CaseID, CarebridgeStatus: StatusRunning, Timeline: []TimelineEntry{}}
 	}
-	r.seen = newDedupe(&r.state.SeenKeys, seenKeysLimit)
+	r.adopt(state)
 	return r
 }
 
-// lastRunState is what the case's last completed run applied, so that a
-// delivery after it (a late duplicate, a decision re-sent) meets the case's
-// memory instead of an empty run that repeats its effects; nil for a new
-// case, and an error when Temporal's visibility did not answer. It is a
-// local activity: no activity task, no second workflow task, for every new
-// case.
+// adopt makes state the run's state.
+func (r *caseRun) adopt(state *CaseState) {
+	r.state = state
+	r.seen = newDedupe(&state.SeenKeys, seenKeysLimit)
+}
+
+// readLastRun gives a new run the state of the case's last run, so that a
+// delivery after the case finished (a late duplicate, a decision re-sent)
+// meets the case's memory instead of an empty run that repeats its effects.
+// It fails closed: until the last run is read, nothing is applied and Akute
+// is not called; the case needs attention (LastRunUnread) and tries again
+// every minute, an operator's retry tries at once and skip starts it empty.
+func (r *caseRun) readLastRun(ctx workflow.Context, c channels) {
+	for {
+		last, err := lastRunState(ctx, r.state.CaseID)
+		if err == nil {
+			if last != nil {
+				r.adopt(last)
+				last.Reopened++
+				r.note(ctx, workflow.Now(ctx), "carebridge:reopened", "", "a delivery after the case's last run ended: its state is carried on")
+			}
+			return
+		}
+		workflow.GetLogger(ctx).Warn("the case's last run could not be read", "error", err.Error())
+		r.state.Attention = &Attention{Item: WorkItem{Kind: workReadLastRun}, ErrorType: ErrTypeLastRunUnread,
+			Error: "the case's last run could not be read: nothing is applied until it is (retry: read it now; skip: start the case empty)",
+			Since: workflow.Now(ctx)}
+		r.upsertSearchAttributes(ctx)
+		_, _ = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+			Timeout: time.Minute, TimerOptions: workflow.TimerOptions{Summary: "read the case's last run again"},
+		}, func() bool { return r.state.Attention == nil || c.operatorPending() })
+		c.drainOperators(ctx, r)
+		if r.state.Attention == nil && r.startEmpty {
+			return
+		}
+		r.state.Attention = nil
+	}
+}
+
+// lastRunState is the state of the case's newest closed run (completed or
+// terminated), read by querying it; nil for a new case or one whose runs
+// are past the namespace's retention, and an error when Temporal did not
+// answer. It is a local activity: no activity task, no second workflow
+// task, for every new case.
 func lastRunState(ctx workflow.Context, caseID string) (*CaseState, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		Summary:                "read the case's last completed run (a delivery after it completed)",
+		Summary:                "read the case's last run (a delivery after it ended)",
 		StartToCloseTimeout:    10 * time.Second,
 		ScheduleToCloseTimeout: 2 * time.Minute,
 	})
 	var last json.RawMessage
-	if err := workflow.ExecuteLocalActivity(ctx, activities.LastCompletedResultName, CaseWorkflowID(caseID)).Get(ctx, &last); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, activities.LastRunStateName, CaseWorkflowID(caseID), QueryState).Get(ctx, &last); err != nil {
 		return nil, err
 	}
 	var s CaseState
-	if len(last) == 0 || string(last) == "null" || json.Unmarshal(last, &s) != nil || s.CaseID != caseID {
+	if len(last) == 0 || string(last) == "null" {
 		return nil, nil
+	}
+	if err := json.Unmarshal(last, &s); err != nil || s.CaseID != caseID {
+		return nil, temporal.NewNonRetryableApplicationError("the last run's state is not this case's", ErrTypeLastRunUnread, err)
 	}
 	return &s, nil
 }
 
-// limits are the run's bounds and archive grace: the input's when it sets
-// them, else the worker's, recorded in history.
-func (r *caseRun) limits(ctx workflow.Context, in CaseInput, cfg CaseConfig) (runLimits, time.Duration) {
+// runConfig is the run's configuration: the worker's, recorded in history,
+// with the bounds the input sets (tests) in its place.
+func runConfig(ctx workflow.Context, in CaseInput, cfg CaseConfig) CaseConfig {
 	_ = workflow.SideEffect(ctx, func(workflow.Context) any { return cfg }).Get(&cfg)
-	limits, grace := runLimits{history: cfg.MaxHistory, signals: cfg.MaxSignals}, cfg.ArchiveGrace
 	if in.MaxHistory > 0 {
-		limits.history = in.MaxHistory
+		cfg.MaxHistory = in.MaxHistory
 	}
 	if in.MaxSignals > 0 {
-		limits.signals = in.MaxSignals
+		cfg.MaxSignals = in.MaxSignals
 	}
 	if in.ArchiveGrace > 0 {
-		grace = in.ArchiveGrace
+		cfg.ArchiveGrace = in.ArchiveGrace
 	}
-	return limits, grace
+	if cfg.ConfirmWait <= 0 {
+		cfg.ConfirmWait = DefaultConfirmWait
+	}
+	return cfg
 }
 
 // channels are the case's signal channels, drained in a fixed order.
@@ -217,15 +266,7 @@ func caseChannels(ctx workflow.Context) channels {
 }
 
 func (c channels) pending() bool {
-	if c.events.Len() > 0 || c.akuteTasks.Len() > 0 || c.medications.Len() > 0 {
-		return true
-	}
-	for _, op := range c.operators {
-		if op.ch.Len() > 0 {
-			return true
-		}
-	}
-	return false
+	return c.events.Len() > 0 || c.akuteTasks.Len() > 0 || c.medications.Len() > 0 || c.operatorPending()
 }
 
 // drain applies every buffered signal: events first, in arrival order.
@@ -254,46 +295,53 @@ func (c channels) drain(ctx workflow.Context, r *caseRun) {
 		r.signals++
 		r.applyMedication(ctx, med)
 	}
-	if log := arrivals(ctx); log != nil {
-		// In arrival order (see arrival.go).
-		for _, name := range log.names {
-			for _, op := range c.operators {
-				if op.name == name && op.ch.ReceiveAsync(nil) {
-					r.signals++
-					r.operate(ctx, op.name)
-				}
-			}
-		}
-		log.names = log.names[:0]
-	}
-	for _, op := range c.operators { // without the interceptor: a fixed order
-		for op.ch.ReceiveAsync(nil) {
-			r.signals++
-			r.operate(ctx, op.name)
-		}
-	}
+	c.drainOperators(ctx, r)
 }
 
-// finished reports whether the run may end. A close waits for the Akute
-// call in flight to answer (it is cancelled): a call that may have created
-// a task is never abandoned unrecorded.
+// operatorPending reports whether an operator's signal waits.
+func (c channels) operatorPending() bool {
+	for _, op := range c.operators {
+		if op.ch.Len() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// drainOperators applies the operators' signals in the order they arrived
+// (see arrival.go).
+func (c channels) drainOperators(ctx workflow.Context, r *caseRun) {
+	log := arrivals(ctx)
+	for _, name := range log.names {
+		for _, op := range c.operators {
+			if op.name == name && op.ch.ReceiveAsync(nil) {
+				r.signals++
+				r.operate(ctx, op.name)
+			}
+		}
+	}
+	log.names = log.names[:0]
+}
+
+// finished reports whether the run may end (after its grace). A close waits
+// for the Akute call in flight to answer (it is cancelled): a call that may
+// have created a task is never abandoned unrecorded, and a create left
+// unconfirmed still meets its task.created webhook during the grace.
 func (r *caseRun) finished() bool {
 	s := r.state
 	if s.Closed {
 		return !r.busy
 	}
-	return s.Archived && len(s.Pending) == 0 && s.Attention == nil && !r.busy
+	return s.Archived && len(s.Pending) == 0 && len(s.Unconfirmed) == 0 && s.Attention == nil && !r.busy
 }
 
-type runLimits struct{ history, signals int }
-
-func (r *caseRun) shouldContinueAsNew(ctx workflow.Context, limits runLimits) bool {
+func (r *caseRun) shouldContinueAsNew(ctx workflow.Context) bool {
 	if r.busy {
 		return false // never abandon an Akute call in flight
 	}
 	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= limits.history ||
-		r.signals >= limits.signals
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= r.cfg.MaxHistory ||
+		r.signals >= r.cfg.MaxSignals
 }
 
 func (r *caseRun) note(ctx workflow.Context, at time.Time, typ, key, summary string) {

@@ -43,6 +43,16 @@ var OperatorActions = []string{SignalPause, SignalResume, SignalRetry, SignalSki
 // validator refused; the message says why.
 const ErrTypeActionRefused = "CaseActionRefused"
 
+// Attention error types the case itself gives (besides the activities').
+const (
+	// ErrTypeLastRunUnread: a new run could not read the case's last run;
+	// nothing is applied until it can (retry), or an operator skips.
+	ErrTypeLastRunUnread = "LastRunUnread"
+	// ErrTypeCallTimedOut: an Akute call got no answer within its hour:
+	// Akute did not answer, or no worker ran it.
+	ErrTypeCallTimedOut = "AkuteCallTimedOut"
+)
+
 // OperatorAnswer is what an accepted operator update answers.
 type OperatorAnswer struct {
 	Action           string `json:"action"`
@@ -98,22 +108,25 @@ type CaseState struct {
 	Tasks            []TaskView       `json:"tasks,omitempty"`
 	OpenTasks        int              `json:"open_tasks"`
 	Medications      []MedicationView `json:"medications,omitempty"`
-	// EarlyTaskStatus holds Akute task updates that arrived before the
-	// task's creation was recorded (Akute notifies as it creates).
-	EarlyTaskStatus map[string]string `json:"early_task_status,omitempty"`
-	EarlyTaskOrder  []string          `json:"early_task_order,omitempty"` // oldest first, for the bound
-	Pending         []WorkItem        `json:"pending,omitempty"`
-	Attention       *Attention        `json:"attention,omitempty"`
-	Paused          bool              `json:"paused"`
-	Archived        bool              `json:"archived"`
-	Closed          bool              `json:"closed"`
-	EventsApplied   int               `json:"events_applied"`
-	Duplicates      int               `json:"duplicates_ignored"`
-	Timeline        []TimelineEntry   `json:"timeline"`
-	SeenKeys        []string          `json:"seen_keys,omitempty"`
-	NextItemID      int               `json:"next_item_id"`
-	Runs            int               `json:"runs"`               // continue-as-new count
-	Reopened        int               `json:"reopened,omitempty"` // runs started after the case had completed
+	// EarlyTasks are Akute task updates that arrived before the task's
+	// creation was recorded (Akute notifies as it creates), oldest first.
+	EarlyTasks []EarlyTask `json:"early_tasks,omitempty"`
+	Pending    []WorkItem  `json:"pending,omitempty"`
+	// Unconfirmed are task creates that may have reached Akute without an
+	// answer (a timeout, a reset, an operator's cancel): never repeated
+	// blindly, each waits for Akute's task.created webhook to match it.
+	Unconfirmed   []UnconfirmedCreate `json:"unconfirmed,omitempty"`
+	Attention     *Attention          `json:"attention,omitempty"`
+	Paused        bool                `json:"paused"`
+	Archived      bool                `json:"archived"`
+	Closed        bool                `json:"closed"`
+	EventsApplied int                 `json:"events_applied"`
+	Duplicates    int                 `json:"duplicates_ignored"`
+	Timeline      []TimelineEntry     `json:"timeline"`
+	SeenKeys      []string            `json:"seen_keys,omitempty"`
+	NextItemID    int                 `json:"next_item_id"`
+	Runs          int                 `json:"runs"`               // continue-as-new count
+	Reopened      int                 `json:"reopened,omitempty"` // runs started after the case had completed
 }
 
 // DecisionView is a doctor's decision.
@@ -157,6 +170,20 @@ type TaskView struct {
 	TaskID   string `json:"task_id"`
 	OwnerID  string `json:"owner_id,omitempty"`
 	Status   string `json:"status"`
+}
+
+// EarlyTask is an Akute task update for a task the case has not recorded
+// yet: its status, and its title to match a create left unconfirmed.
+type EarlyTask struct {
+	TaskID string `json:"task_id"`
+	Status string `json:"status,omitempty"`
+	Title  string `json:"title,omitempty"`
+}
+
+// UnconfirmedCreate is a task create without an answer, since when.
+type UnconfirmedCreate struct {
+	Item  WorkItem  `json:"item"`
+	Since time.Time `json:"since"`
 }
 
 // MedicationView is a prescription Akute reported for the case's patient.
@@ -302,6 +329,7 @@ type TaskUpdate struct {
 	Key       string   `json:"key"`
 	Event     string   `json:"event,omitempty"`
 	TaskID    string   `json:"task_id"`
+	Title     string   `json:"title,omitempty"` // to match a create left unconfirmed
 	Status    string   `json:"status,omitempty"`
 	PatientID string   `json:"patient_id,omitempty"`
 	Tags      []string `json:"tags,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -249,28 +250,22 @@ func (r *caseRun) applyTaskUpdate(ctx workflow.Context, u TaskUpdate) {
 	if !r.firstTime(u.Key) {
 		return
 	}
-	found := false
-	for i := range s.Tasks {
-		if s.Tasks[i].TaskID == u.TaskID {
-			s.Tasks[i].Status, found = u.Status, true
-		}
-	}
-	if !found {
-		if s.EarlyTaskStatus == nil {
-			s.EarlyTaskStatus = map[string]string{}
-		}
-		if _, known := s.EarlyTaskStatus[u.TaskID]; !known {
-			// Bounded: updates of tasks this case never records (another
-			// system's, or older than the task list keeps) must not pile up.
-			s.EarlyTaskOrder = append(s.EarlyTaskOrder, u.TaskID)
-			if len(s.EarlyTaskOrder) > earlyTaskLimit {
-				delete(s.EarlyTaskStatus, s.EarlyTaskOrder[0])
-				s.EarlyTaskOrder = s.EarlyTaskOrder[1:]
-			}
-		}
-		s.EarlyTaskStatus[u.TaskID] = u.Status
-	}
 	r.note(ctx, workflow.Now(ctx), "akute:task_"+u.Status, u.Key, u.TaskID)
+	if i := slices.IndexFunc(s.Tasks, func(t TaskView) bool { return t.TaskID == u.TaskID }); i >= 0 {
+		s.Tasks[i].Status = u.Status
+		return
+	}
+	if r.confirm(ctx, u.TaskID, u.Title, u.Status) {
+		return
+	}
+	// Not recorded yet (Akute notifies as it creates): kept, bounded, since
+	// updates of tasks this case never records (another system's, or older
+	// than the task list keeps) must not pile up.
+	if i := slices.IndexFunc(s.EarlyTasks, func(t EarlyTask) bool { return t.TaskID == u.TaskID }); i >= 0 {
+		s.EarlyTasks[i].Status = u.Status
+		return
+	}
+	s.EarlyTasks = keepLast(append(s.EarlyTasks, EarlyTask{TaskID: u.TaskID, Status: u.Status, Title: u.Title}), earlyTaskLimit)
 }
 
 // applyMedication records a prescription Akute reported.

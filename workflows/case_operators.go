@@ -14,7 +14,7 @@ func (r *caseRun) registerUpdates(ctx workflow.Context) error {
 			func(ctx workflow.Context) (OperatorAnswer, error) {
 				r.signals++ // an update grows history as a signal does
 				done := r.operate(ctx, action)
-				r.operated = true // the main loop publishes the change
+				r.changed = true // the main loop publishes the change
 				return OperatorAnswer{Action: action, Done: done, CarebridgeStatus: r.view().CarebridgeStatus}, nil
 			},
 			workflow.UpdateHandlerOptions{
@@ -46,7 +46,7 @@ func (r *caseRun) refusal(action string) error {
 	case action == SignalSkip && nothingFailed:
 		reason = "nothing to skip: no Akute step waits for an operator and no call is in flight"
 	case action == SignalResync && r.submitter == nil:
-		reason = "nothing to resync: no patient data received yet"
+		reason = r.noPatientData()
 	}
 	if reason == "" {
 		return nil
@@ -82,6 +82,7 @@ func (r *caseRun) operate(ctx workflow.Context, name string) string {
 		switch a := s.Attention; {
 		case a != nil:
 			summary = "skipped " + a.Item.Kind
+			r.startEmpty = a.Item.Kind == workReadLastRun
 			r.removeItem(a.Item.ID)
 			s.Attention = nil
 		case inFlight:
@@ -93,7 +94,7 @@ func (r *caseRun) operate(ctx workflow.Context, name string) string {
 		if r.submitter != nil {
 			r.enqueue(WorkItem{Kind: workSyncPatient})
 		} else {
-			summary = "no patient data received yet: nothing to resync"
+			summary = r.noPatientData()
 		}
 	case SignalClose:
 		s.Closed = true
@@ -117,4 +118,14 @@ var operatedByDefault = map[string]string{
 	SignalSkip:   "nothing to skip",
 	SignalResync: "a patient sync is queued",
 	SignalClose:  "closed: the case finishes once no Akute call is in flight",
+}
+
+// noPatientData says why a resync has nothing to send: the patient data
+// is PHI, kept out of the state, so a run reopened after the case ended has
+// none until CareValidate's next full-case delivery brings it.
+func (r *caseRun) noPatientData() string {
+	if r.state.Akute.SubmitterHash != "" {
+		return "nothing to resync: this run was reopened after the case ended and holds no patient data until CareValidate's next full-case delivery"
+	}
+	return "nothing to resync: no patient data received yet"
 }

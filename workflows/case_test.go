@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -30,24 +31,34 @@ type caseTest struct {
 	env   *testsuite.TestWorkflowEnvironment
 	akute *akutetest.Server
 	at    time.Duration // when the next scheduled step happens
-	// previous is what the case's last completed run returned (the
-	// LastCompletedResult activity, played by the test): nil for a new case.
-	previous *workflows.CaseState
+	// previous is the state of the case's last run (the LastRunState
+	// activity, played by the test): nil for a new case.
+	previous   *workflows.CaseState
+	unreadable bool // the last run cannot be read (Temporal does not answer)
 }
 
-func newCaseTest(t *testing.T) *caseTest {
+// newCaseTest runs a case against a fake Akute; options change the Akute
+// client's configuration (its timeout, say).
+func newCaseTest(t *testing.T, options ...func(*akute.Config)) *caseTest {
 	t.Helper()
 	f := akutetest.New("akute-key")
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
+	cfg := akute.Config{BaseURL: srv.URL, APIKey: "akute-key"}
+	for _, o := range options {
+		o(&cfg)
+	}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{Interceptors: workflows.Interceptors()})
-	workflows.Register(env, workflows.Activities{Akute: activities.NewAkute(akute.New(akute.Config{BaseURL: srv.URL, APIKey: "akute-key"}), ""),
+	workflows.Register(env, workflows.Activities{Akute: activities.NewAkute(akute.New(cfg), ""),
 		Runs: activities.NewRuns(nil)}, workflows.DefaultCaseConfig())
 	c := &caseTest{t: t, env: env, akute: f}
-	env.OnActivity(activities.LastCompletedResultName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ string) (json.RawMessage, error) {
+	env.OnActivity(activities.LastRunStateName, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _, _ string) (json.RawMessage, error) {
+			if c.unreadable {
+				return nil, errors.New("visibility did not answer")
+			}
 			if c.previous == nil {
 				return nil, nil
 			}
@@ -356,7 +367,7 @@ func TestAkuteTaskAndMedicationEvents(t *testing.T) {
 		assert.Equal(t, 1, s.Duplicates)
 		require.Len(t, s.Medications, 1)
 		assert.Equal(t, "pharmacy verified", s.Medications[0].RxStatus)
-		assert.Equal(t, "in-progress", s.EarlyTaskStatus["task-future"])
+		assert.Equal(t, []workflows.EarlyTask{{TaskID: "task-future", Status: "in-progress"}}, s.EarlyTasks)
 	})
 	c.signal(workflows.SignalClose)
 	c.run(workflows.CaseInput{CaseID: "c11"})

@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
@@ -25,10 +27,10 @@ func (r *caseRun) view() *CaseState {
 	s := &v
 	s.OpenTasks = openTasks(s.Tasks)
 	switch {
+	case r.finished():
+		s.CarebridgeStatus = StatusDone // a closed case needs no one, whatever had failed
 	case s.Attention != nil:
 		s.CarebridgeStatus = StatusNeedsAttention
-	case r.finished():
-		s.CarebridgeStatus = StatusDone
 	case s.Paused:
 		s.CarebridgeStatus = StatusPaused
 	default:
@@ -87,16 +89,28 @@ func (r *caseRun) upsertSearchAttributes(ctx workflow.Context) {
 	}
 }
 
-// taskIDs are the case's Akute task ids for the AkuteTaskIds search
-// attribute: the newest taskIDsLimit only (Temporal bounds a search
-// attribute's size); the Akute webhook routes older tasks by their
-// case:<shortId> tag.
+// taskIDsBytes bounds AkuteTaskIds as Temporal encodes it (JSON), with a
+// margin under its 2 KiB limit on a search attribute's value
+// (limit.searchAttributeSize): Akute's ids are undocumented strings, and a
+// UUID or a 24-hex-digit id fills a count-bounded list past the limit.
+const taskIDsBytes = 1536
+
+// taskIDs are the case's newest Akute task ids that fit taskIDsBytes, for
+// the AkuteTaskIds search attribute, oldest first; the Akute webhook routes
+// older tasks by their case:<shortId> tag.
 func (r *caseRun) taskIDs() []string {
-	tasks := keepLast(r.state.Tasks, taskIDsLimit)
-	ids := make([]string, 0, len(tasks))
-	for _, t := range tasks {
-		ids = append(ids, t.TaskID)
+	var ids []string
+	size := len("[]")
+	for i := len(r.state.Tasks) - 1; i >= 0; i-- {
+		id := r.state.Tasks[i].TaskID
+		encoded, _ := json.Marshal(id)
+		size += len(encoded) + len(",")
+		if size > taskIDsBytes {
+			break
+		}
+		ids = append(ids, id)
 	}
+	slices.Reverse(ids)
 	return ids
 }
 

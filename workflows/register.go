@@ -47,7 +47,7 @@ func Register(r Registry, acts Activities, cases CaseConfig) {
 		registerActivity(r, a.CreateAkuteTask, activities.CreateAkuteTaskName)
 	}
 	if runs := acts.Runs; runs != nil {
-		registerActivity(r, runs.LastCompletedResult, activities.LastCompletedResultName)
+		registerActivity(r, runs.LastRunState, activities.LastRunStateName)
 	}
 }
 

@@ -84,7 +84,7 @@ func (s *Server) createInsurance(w http.ResponseWriter, r *http.Request) {
 		}
 		policy := in
 		policy.Type = typ
-		policy.ID = s.nextID("ins")
+		policy.ID = s.nextID()
 		s.insurance[policy.ID] = &policy
 		out[typ+"_id"] = policy.ID
 	}

@@ -119,7 +119,7 @@ func (s *Server) createPatient(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p.ID = s.nextID("pat")
+	p.ID = s.nextID()
 	s.patients[p.ID] = &p
 	w.Header().Set("Location", "/v1/patients/"+p.ID)
 	fake.WriteJSON(w, http.StatusCreated, map[string]string{"id": p.ID})

@@ -12,9 +12,13 @@ package akutetest
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/carebridge/carebridge/fakes/fake"
 )
@@ -31,6 +35,8 @@ type Server struct {
 
 	mu           sync.Mutex
 	seq          int
+	instance     uint64 // the random part of its ids
+	uuids        bool   // ids as UUIDs (UseUUIDs)
 	patients     map[string]*patient
 	tasks        map[string]*task
 	taskOrder    []string
@@ -48,6 +54,7 @@ func New(apiKey string) *Server {
 	s := &Server{
 		apiKey: apiKey, patients: map[string]*patient{}, tasks: map[string]*task{},
 		insurance: map[string]*insurance{}, patientPharm: map[string][]string{},
+		instance: rand.Uint64() & 0xffffffffff,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /patients", s.createPatient)
@@ -87,9 +94,22 @@ func fail(w http.ResponseWriter, status int, msg string) {
 	fake.WriteJSON(w, status, map[string]any{"statusCode": status, "error": msg})
 }
 
-func (s *Server) nextID(prefix string) string {
+func (s *Server) nextID() string {
 	s.seq++
-	return fmt.Sprintf("%s-%06d", prefix, s.seq)
+	if s.uuids {
+		return uuid.NewString()
+	}
+	// A MongoDB ObjectId's shape: seconds, a process's random part, a count.
+	return fmt.Sprintf("%08x%010x%06x", uint32(time.Now().Unix()), s.instance, s.seq&0xffffff)
+}
+
+// UseUUIDs makes the fake give ids as UUIDs (36 characters) instead of
+// 24 hex digits: Akute does not document its ids' form, and carebridge must
+// hold either.
+func (s *Server) UseUUIDs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.uuids = true
 }
 
 // decode reads a request body into one of the fake's own types; a field the

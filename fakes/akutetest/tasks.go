@@ -71,7 +71,7 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 	if t.DateCreated == "" {
 		t.DateCreated = time.Now().UTC().Format(time.RFC3339)
 	}
-	t.ID = s.nextID("task")
+	t.ID = s.nextID()
 	s.tasks[t.ID] = &t
 	s.taskOrder = append(s.taskOrder, t.ID)
 	w.Header().Set("Location", "/v1/tasks/"+t.ID)

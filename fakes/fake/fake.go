@@ -15,10 +15,14 @@ package fake
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -31,25 +35,31 @@ type Fault struct {
 	Body       string        `json:"body,omitempty"`        // with this body (JSON assumed)
 	RetryAfter string        `json:"retry_after,omitempty"` // and this Retry-After header
 	Latency    time.Duration `json:"latency,omitempty"`     // wait this long first
+	AnswerLate time.Duration `json:"answer_late,omitempty"` // serve, then hold the answer this long (the work done)
 	Drop       bool          `json:"drop,omitempty"`        // close the connection without an answer
 	Preset     string        `json:"preset,omitempty"`      // a named fault of the upstream (see Presets)
 	Times      int           `json:"times,omitempty"`
+	// Only, when set, limits the fault to requests of one method whose path
+	// ends so ("POST /tasks"); others pass by without consuming it.
+	Only string `json:"only,omitempty"`
 }
 
-// UnmarshalJSON accepts latency as a Go duration string ("250ms") or as
-// nanoseconds.
+// UnmarshalJSON accepts latency and answer_late as Go duration strings
+// ("250ms") or as nanoseconds.
 func (f *Fault) UnmarshalJSON(data []byte) error {
 	type plain Fault
 	aux := struct {
 		*plain
-		Latency json.RawMessage `json:"latency,omitempty"`
+		Latency    json.RawMessage `json:"latency,omitempty"`
+		AnswerLate json.RawMessage `json:"answer_late,omitempty"`
 	}{plain: (*plain)(f)}
 	if err := json.Unmarshal(data, &aux); err != nil {
 		return err
 	}
-	d, err := parseDuration(aux.Latency)
-	f.Latency = d
-	return err
+	var err1, err2 error
+	f.Latency, err1 = parseDuration(aux.Latency)
+	f.AnswerLate, err2 = parseDuration(aux.AnswerLate)
+	return errors.Join(err1, err2)
 }
 
 func parseDuration(raw json.RawMessage) (time.Duration, error) {
@@ -134,14 +144,17 @@ func (h *Harness) Reset() {
 	h.requests = nil
 }
 
-// next fault to apply, consuming one of its Times.
-func (h *Harness) takeFault() (Fault, bool) {
+// next fault to apply to r, consuming one of its Times.
+func (h *Harness) takeFault(r *http.Request) (Fault, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.faults) == 0 {
 		return Fault{}, false
 	}
 	f := h.faults[0]
+	if method, path, _ := strings.Cut(f.Only, " "); f.Only != "" && (r.Method != method || !strings.HasSuffix(r.URL.Path, path)) {
+		return Fault{}, false
+	}
 	if f.Times > 0 {
 		h.faults[0].Times--
 		if h.faults[0].Times == 0 {
@@ -172,12 +185,22 @@ func (h *Harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	latency := h.latency
 	h.mu.Unlock()
-	fault, faulted := h.takeFault()
+	fault, faulted := h.takeFault(r)
 	h.record(r, body, faulted)
 	if !sleep(r, latency+fault.Latency) {
 		return
 	}
 	switch {
+	case faulted && fault.AnswerLate > 0:
+		// The upstream does the work, and its answer comes late (or, the
+		// caller gone, never): what a create that timed out leaves behind.
+		rec := httptest.NewRecorder()
+		h.next.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+		if sleep(r, fault.AnswerLate) {
+			maps.Copy(w.Header(), rec.Header())
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		}
 	case !faulted || (fault.Status == 0 && !fault.Drop):
 		h.next.ServeHTTP(w, r)
 	case fault.Drop:

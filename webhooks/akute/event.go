@@ -56,7 +56,7 @@ func Decode(body []byte) Event {
 	switch {
 	case strings.Contains(name, "task") || (obj["task"] != nil && obj["tags"] != nil):
 		task := &workflows.TaskUpdate{Key: ev.Key, Event: ev.Name,
-			TaskID: firstString(obj, "task_id", "id"), Status: firstString(obj, "status"),
+			TaskID: firstString(obj, "task_id", "id"), Title: firstString(obj, "task", "title"), Status: firstString(obj, "status"),
 			PatientID: firstString(obj, "patient_id"), Tags: stringList(obj["tags"])}
 		if task.TaskID != "" {
 			ev.Kind, ev.Task = KindTask, task
