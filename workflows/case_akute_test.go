@@ -44,7 +44,9 @@ func TestATimedOutCreateIsConfirmedNotRepeated(t *testing.T) {
 	c := newCaseTest(t, func(cfg *akute.Config) { cfg.Timeout = time.Second })
 	steps := script("timeout")
 	c.send(steps[0].Body)
-	c.then(func() { require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: 3 * time.Second, Times: 1, Only: "POST /tasks"})) })
+	c.then(func() {
+		require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: 3 * time.Second, Times: 1, Only: "POST /tasks"}))
+	})
 	c.send(steps[2].Body)
 	c.then(func() {
 		s := c.state()
@@ -65,7 +67,9 @@ func TestAnUnconfirmedCreateAsksForAnOperator(t *testing.T) {
 	c := newCaseTest(t, func(cfg *akute.Config) { cfg.Timeout = time.Second })
 	steps := script("silent")
 	c.send(steps[0].Body)
-	c.then(func() { require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: 3 * time.Second, Times: 1, Only: "POST /tasks"})) })
+	c.then(func() {
+		require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: 3 * time.Second, Times: 1, Only: "POST /tasks"}))
+	})
 	c.send(steps[2].Body)
 	c.at += workflows.DefaultConfirmWait
 	c.then(func() {
@@ -89,7 +93,9 @@ func TestAnEarlyWebhookConfirmsAnUnansweredCreate(t *testing.T) {
 	c := newCaseTest(t, func(cfg *akute.Config) { cfg.Timeout = 2 * time.Second })
 	steps := script("early")
 	c.send(steps[0].Body)
-	c.then(func() { require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: 5 * time.Second, Times: 1, Only: "POST /tasks"})) })
+	c.then(func() {
+		require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: 5 * time.Second, Times: 1, Only: "POST /tasks"}))
+	})
 	c.send(steps[2].Body)
 	c.then(func() {}) // the create times out meanwhile
 	c.env.RegisterDelayedCallback(func() {
