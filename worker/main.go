@@ -1,14 +1,14 @@
 // Command worker runs carebridge's workflows and activities.
 //
-// Configuration is the environment only; see README.md.
+// Configuration is the environment only; see docs/configuration.md.
 package main
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -17,6 +17,7 @@ import (
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/internal/metrics"
+	"github.com/carebridge/carebridge/worker/wiring"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -25,30 +26,24 @@ const stopTimeout = 30 * time.Second
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		os.Exit(config.Healthcheck("CAREBRIDGE_METRICS_ADDR", ":9090", "/metrics"))
+		os.Exit(config.Healthcheck(config.FromOS().MetricsAddr(), "/metrics"))
 	}
 	logger := config.Logger("worker")
 	env := config.FromOS()
-	reg := metrics.New("carebridge_worker")
-	tc := env.LoadTemporal(logger, reg.SDK)
-	metricsAddr := env.String("CAREBRIDGE_METRICS_ADDR", ":9090")
-	// Only what the deployment configured: the send's variables turn on
-	// sends, Akute's turn on cases and Akute's deliveries.
-	send := env.SendActivities()
-	akuteActivities := env.AkuteActivities()
-	on := env.Integrations(map[string]bool{
-		config.IntegrationSend: send != nil, config.IntegrationCareValidate: akuteActivities != nil, config.IntegrationAkute: akuteActivities != nil,
-	}, strings.Join(config.SendVariables, ", ")+" (sends), or "+strings.Join(config.AkuteVariables, ", ")+" (cases and Akute)")
-	cases := workflows.CaseConfig{
-		MaxSignals:   env.Int("CAREBRIDGE_CASE_MAX_SIGNALS", workflows.DefaultMaxSignals),
-		MaxHistory:   env.Int("CAREBRIDGE_CASE_MAX_HISTORY", workflows.DefaultMaxHistory),
-		ArchiveGrace: env.Duration("CAREBRIDGE_CASE_ARCHIVE_GRACE", workflows.DefaultArchiveGrace),
-	}
+	cfg := env.LoadWorker()
 	if err := env.Err(); err != nil {
 		config.Exit("worker", err)
 	}
+	tc := cfg.Temporal
+	send := wiring.Send(cfg.Send)
+	cases := workflows.CaseConfig{
+		MaxSignals:   cmp.Or(cfg.Cases.MaxSignals, workflows.DefaultMaxSignals),
+		MaxHistory:   cmp.Or(cfg.Cases.MaxHistory, workflows.DefaultMaxHistory),
+		ArchiveGrace: cmp.Or(cfg.Cases.ArchiveGrace, workflows.DefaultArchiveGrace),
+	}
 
-	c, err := client.Dial(tc.Options)
+	reg := metrics.New("carebridge_worker")
+	c, err := client.Dial(tc.ClientOptions(logger, reg.SDK))
 	if err != nil {
 		config.Exit("worker", err)
 	}
@@ -57,14 +52,14 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg.Handler())
 	go func() {
-		srv := &http.Server{Addr: metricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("metrics listener failed", slog.String("addr", metricsAddr), slog.String("error", err.Error()))
+			logger.Error("metrics listener failed", slog.String("addr", cfg.MetricsAddr), slog.String("error", err.Error()))
 		}
 	}()
 
 	w := worker.New(c, tc.TaskQueue, workerOptions(false))
-	workflows.Register(w, workflows.Activities{Send: send, Akute: akuteActivities, Runs: activities.NewRuns(c)}, cases)
+	workflows.Register(w, workflows.Activities{Send: send, Akute: wiring.Akute(cfg.Akute), Runs: activities.NewRuns(c)}, cases)
 	if send != nil {
 		// The sends' own queue, which the starter's eager starts use too:
 		// a send never depends on the starter's worker.
@@ -76,9 +71,9 @@ func main() {
 		defer sends.Stop()
 	}
 
-	logger.Info("worker polling", slog.String("integrations", strings.Join(on, ",")),
+	logger.Info("worker polling", slog.String("integrations", cfg.On.String()),
 		slog.String("task_queue", tc.TaskQueue), slog.String("send_task_queue", tc.SendTaskQueue), slog.String("namespace", tc.Options.Namespace),
-		slog.String("temporal", tc.Options.HostPort), slog.String("metrics", metricsAddr))
+		slog.String("temporal", tc.Options.HostPort), slog.String("metrics", cfg.MetricsAddr))
 	// On SIGINT/SIGTERM: stop polling, let running activities finish (up
 	// to stopTimeout), then exit.
 	if err := w.Run(worker.InterruptCh()); err != nil {

@@ -1,6 +1,8 @@
-// Package config reads carebridge's configuration from the environment. A
-// program collects every problem first and then stops with one line naming
-// them all, so a newcomer fixes the environment in one go.
+// Package config reads carebridge's configuration from the environment into
+// plain data: addresses, keys, timeouts, which integrations are on. Each
+// program builds its clients and activities from that data. A program
+// collects every problem first and then stops with one line naming them all,
+// so a newcomer fixes the environment in one go.
 package config
 
 import (
@@ -8,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,10 +22,12 @@ import (
 	"github.com/carebridge/carebridge/internal/codec"
 )
 
-// Env reads variables and remembers what was missing or malformed.
+// Env reads variables and remembers what was missing or malformed, and
+// which variables were looked up (docs/configuration.md must list them).
 type Env struct {
 	lookup   func(string) (string, bool)
 	environ  func() []string
+	read     map[string]bool
 	missing  []string
 	problems []string
 }
@@ -44,9 +49,29 @@ func FromMap(m map[string]string) *Env {
 	}
 }
 
+// get looks a variable up and records its name; every read goes through it.
+func (e *Env) get(name string) (string, bool) {
+	if e.read == nil {
+		e.read = map[string]bool{}
+	}
+	e.read[name] = true
+	return e.lookup(name)
+}
+
+// Read lists, sorted, every variable looked up so far, the Temporal SDK's
+// lookups included.
+func (e *Env) Read() []string {
+	names := make([]string, 0, len(e.read))
+	for name := range e.read {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // String returns the variable, or def when unset or empty.
 func (e *Env) String(name, def string) string {
-	if v, ok := e.lookup(name); ok && strings.TrimSpace(v) != "" {
+	if v, ok := e.get(name); ok && strings.TrimSpace(v) != "" {
 		return strings.TrimSpace(v)
 	}
 	return def
@@ -140,8 +165,10 @@ func Exit(program string, err error) {
 type Temporal struct {
 	TaskQueue     string // cases, Akute's deliveries, and sends started before SendTaskQueue
 	SendTaskQueue string // sends: their own queue, so that the starter can run them eagerly
-	Options       client.Options
-	Codec         *codec.Codec // encrypts every payload; the starter serves it to the Web UI
+	// Options are the client's, with the codec's converters; ClientOptions
+	// adds the program's logger and metrics.
+	Options client.Options
+	Codec   *codec.Codec // encrypts every payload; the starter serves it to the Web UI
 }
 
 // The default task queues.
@@ -155,7 +182,7 @@ const (
 // envconfig package, so Temporal Cloud and self-hosted clusters need no code
 // change), CAREBRIDGE_TASK_QUEUE, CAREBRIDGE_SEND_TASK_QUEUE and
 // CAREBRIDGE_CODEC_KEYS (required: no payload reaches Temporal in the clear).
-func (e *Env) LoadTemporal(logger *slog.Logger, metrics client.MetricsHandler) Temporal {
+func (e *Env) LoadTemporal() Temporal {
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
 		EnvLookup: envLookup{e},
 	})
@@ -168,8 +195,6 @@ func (e *Env) LoadTemporal(logger *slog.Logger, metrics client.MetricsHandler) T
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
-	opts.Logger = sdklog.NewStructuredLogger(logger)
-	opts.MetricsHandler = metrics
 	t := Temporal{
 		TaskQueue:     e.String("CAREBRIDGE_TASK_QUEUE", DefaultTaskQueue),
 		SendTaskQueue: e.String("CAREBRIDGE_SEND_TASK_QUEUE", DefaultSendTaskQueue),
@@ -188,10 +213,20 @@ func (e *Env) LoadTemporal(logger *slog.Logger, metrics client.MetricsHandler) T
 	return t
 }
 
-// envLookup gives the SDK's envconfig the same environment as the rest.
+// ClientOptions are the options to dial Temporal with, logging to logger
+// and reporting the SDK's metrics to metrics.
+func (t Temporal) ClientOptions(logger *slog.Logger, metrics client.MetricsHandler) client.Options {
+	opts := t.Options
+	opts.Logger = sdklog.NewStructuredLogger(logger)
+	opts.MetricsHandler = metrics
+	return opts
+}
+
+// envLookup gives the SDK's envconfig the same environment as the rest, and
+// records what it looks up.
 type envLookup struct{ env *Env }
 
-func (l envLookup) LookupEnv(k string) (string, bool) { return l.env.lookup(k) }
+func (l envLookup) LookupEnv(k string) (string, bool) { return l.env.get(k) }
 func (l envLookup) Environ() []string                 { return l.env.environ() }
 
 // Logger is carebridge's JSON logger on stderr.
@@ -200,9 +235,9 @@ func Logger(program string) *slog.Logger {
 }
 
 // Healthcheck is the container health check of a program (its image has no
-// shell and no curl): GET path on the program's own listener, exit 0 on 200.
-func Healthcheck(addrVar, defaultAddr, path string) int {
-	addr := FromOS().String(addrVar, defaultAddr)
+// shell and no curl): GET path on the program's own listener (addr, as
+// HTTPAddr or MetricsAddr reads it), exit 0 on 200.
+func Healthcheck(addr, path string) int {
 	if strings.HasPrefix(addr, ":") {
 		addr = "127.0.0.1" + addr
 	}

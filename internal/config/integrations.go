@@ -1,11 +1,8 @@
 package config
 
 import (
-	"github.com/carebridge/carebridge/activities"
-	"github.com/carebridge/carebridge/clients/activepieces"
-	"github.com/carebridge/carebridge/clients/akute"
-	"github.com/carebridge/carebridge/clients/alleviate"
-	"github.com/carebridge/carebridge/clients/realtime"
+	"strings"
+	"time"
 )
 
 // A deployment turns on only the integrations it uses: an integration is on
@@ -30,10 +27,36 @@ var (
 	akuteWebhookOptional  = []string{"AKUTE_WEBHOOK_TOLERANCE"}
 )
 
-// Group reports whether an integration is on: any of its required or
+// Integrations says which integrations a program turned on.
+type Integrations struct{ Send, CareValidate, Akute bool }
+
+// String lists them as a program's start line does:
+// "alleviate-send,carevalidate-cases,akute".
+func (i Integrations) String() string {
+	var names []string
+	for _, it := range []struct {
+		on   bool
+		name string
+	}{{i.Send, IntegrationSend}, {i.CareValidate, IntegrationCareValidate}, {i.Akute, IntegrationAkute}} {
+		if it.on {
+			names = append(names, it.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// atLeastOne records a problem naming what to set (hint) when none is on.
+func (e *Env) atLeastOne(on Integrations, hint string) Integrations {
+	if on == (Integrations{}) {
+		e.problems = append(e.problems, "no integration is configured: set "+hint)
+	}
+	return on
+}
+
+// group reports whether an integration is on: any of its required or
 // optional variables set. When it is, a required one that is missing is
 // recorded (Err names it).
-func (e *Env) Group(required, optional []string) bool {
+func (e *Env) group(required, optional []string) bool {
 	on := false
 	for _, name := range append(append([]string{}, required...), optional...) {
 		if e.String(name, "") != "" {
@@ -48,63 +71,123 @@ func (e *Env) Group(required, optional []string) bool {
 	return on
 }
 
-// SendActivities are the send's activities over their clients, or nil when
-// the send is off.
-func (e *Env) SendActivities() *activities.Send {
-	if !e.Group(SendVariables, sendOptional) {
+// Send is the send's upstreams. An empty optional value and a zero timeout
+// mean the client's own default.
+type Send struct {
+	Activepieces Activepieces
+	Realtime     Realtime
+	Alleviate    Alleviate
+}
+
+// Activepieces is the flow that hands out Realtime's JWT.
+type Activepieces struct {
+	WebhookURL string // a secret: never logged
+	TokenField string // the field of the flow's answer that holds the JWT
+	Timeout    time.Duration
+}
+
+// Realtime is Realtime CTMS, where the patient is looked up.
+type Realtime struct {
+	BaseURL    string
+	AuthHeader string // the header that carries the JWT
+	AuthPrefix string // put directly before the JWT
+	Timeout    time.Duration
+}
+
+// Alleviate is where the lead is posted.
+type Alleviate struct {
+	BaseURL string
+	APIKey  string
+	Source  string // the source query parameter
+	Timeout time.Duration
+}
+
+// loadSend reads the send's upstreams, or nil when the send is off.
+func (e *Env) loadSend() *Send {
+	if !e.group(SendVariables, sendOptional) {
 		return nil
 	}
-	return activities.NewSend(
-		activepieces.New(activepieces.Config{
+	return &Send{
+		Activepieces: Activepieces{
 			WebhookURL: e.String("ACTIVEPIECES_WEBHOOK_URL", ""),
 			TokenField: e.String("ACTIVEPIECES_TOKEN_FIELD", ""),
-			Timeout:    e.Duration("ACTIVEPIECES_TIMEOUT", activepieces.DefaultTimeout),
-		}),
-		realtime.New(realtime.Config{
+			Timeout:    e.Duration("ACTIVEPIECES_TIMEOUT", 0),
+		},
+		Realtime: Realtime{
 			BaseURL:    e.String("REALTIME_BASE_URL", ""),
 			AuthHeader: e.String("REALTIME_AUTH_HEADER", ""),
 			AuthPrefix: e.String("REALTIME_AUTH_PREFIX", ""),
-			Timeout:    e.Duration("REALTIME_TIMEOUT", realtime.DefaultTimeout),
-		}),
-		alleviate.New(alleviate.Config{
+			Timeout:    e.Duration("REALTIME_TIMEOUT", 0),
+		},
+		Alleviate: Alleviate{
 			BaseURL: e.String("ALLEVIATE_BASE_URL", ""),
 			APIKey:  e.String("ALLEVIATE_API_KEY", ""),
-			Source:  e.String("ALLEVIATE_SOURCE", alleviate.DefaultSource),
-			Timeout: e.Duration("ALLEVIATE_TIMEOUT", alleviate.DefaultTimeout),
-		}),
-	)
+			Source:  e.String("ALLEVIATE_SOURCE", ""),
+			Timeout: e.Duration("ALLEVIATE_TIMEOUT", 0),
+		},
+	}
 }
 
-// AkuteActivities are the Akute activities over their client, or nil when
-// Akute is off.
-func (e *Env) AkuteActivities() *activities.Akute {
-	if !e.Group(AkuteVariables, akuteOptional) {
+// Akute is the Akute EHR's API, which cases keep in step. A zero timeout
+// means the client's own default.
+type Akute struct {
+	BaseURL string
+	APIKey  string
+	Timeout time.Duration
+	// DefaultTaskOwnerID owns the tasks whose doctor is not an Akute user;
+	// empty: they are unowned.
+	DefaultTaskOwnerID string
+}
+
+// loadAkute reads Akute's API, or nil when it is off.
+func (e *Env) loadAkute() *Akute {
+	if !e.group(AkuteVariables, akuteOptional) {
 		return nil
 	}
-	return activities.NewAkute(akute.New(akute.Config{
-		BaseURL: e.String("AKUTE_BASE_URL", ""),
-		APIKey:  e.String("AKUTE_API_KEY", ""),
-		Timeout: e.Duration("AKUTE_TIMEOUT", akute.DefaultTimeout),
-	}), e.String("AKUTE_DEFAULT_TASK_OWNER_ID", ""))
+	return &Akute{
+		BaseURL:            e.String("AKUTE_BASE_URL", ""),
+		APIKey:             e.String("AKUTE_API_KEY", ""),
+		Timeout:            e.Duration("AKUTE_TIMEOUT", 0),
+		DefaultTaskOwnerID: e.String("AKUTE_DEFAULT_TASK_OWNER_ID", ""),
+	}
 }
 
-// CareValidateOn reports whether CareValidate's webhook is configured.
-func (e *Env) CareValidateOn() bool { return e.Group(CareValidateVariables, careValidateOptional) }
+// CareValidate is how CareValidate's webhook proves itself.
+type CareValidate struct {
+	AuthHeader    string // the header name CareValidate was given
+	AuthSecret    string // its value
+	SigningSecret string // empty: signatures are not checked
+}
 
-// AkuteWebhookOn reports whether Akute's webhook is configured.
-func (e *Env) AkuteWebhookOn() bool { return e.Group(AkuteWebhookVariables, akuteWebhookOptional) }
+// loadCareValidate reads CareValidate's webhook, or nil when it is off.
+func (e *Env) loadCareValidate() *CareValidate {
+	if !e.group(CareValidateVariables, careValidateOptional) {
+		return nil
+	}
+	return &CareValidate{
+		AuthHeader:    e.String("CAREVALIDATE_AUTH_HEADER", "X-CareValidate-Auth"),
+		AuthSecret:    e.String("CAREVALIDATE_AUTH_SECRET", ""),
+		SigningSecret: e.String("CAREVALIDATE_SIGNING_SECRET", ""),
+	}
+}
 
-// Integrations lists the integrations a program turned on, for its start
-// line; with none on it records a problem naming what to set (hint).
-func (e *Env) Integrations(on map[string]bool, hint string) []string {
-	var names []string
-	for _, name := range []string{IntegrationSend, IntegrationCareValidate, IntegrationAkute} {
-		if on[name] {
-			names = append(names, name)
-		}
+// AkuteWebhook is how Akute's webhook is verified.
+type AkuteWebhook struct {
+	// Secrets is one or more secrets, comma-separated (rotation), as the
+	// webhook's verifier parses them.
+	Secrets string
+	// Tolerance is how far a signature's time may be from now; zero means
+	// the verifier's default.
+	Tolerance time.Duration
+}
+
+// loadAkuteWebhook reads Akute's webhook, or nil when it is off.
+func (e *Env) loadAkuteWebhook() *AkuteWebhook {
+	if !e.group(AkuteWebhookVariables, akuteWebhookOptional) {
+		return nil
 	}
-	if len(names) == 0 {
-		e.problems = append(e.problems, "no integration is configured: set "+hint)
+	return &AkuteWebhook{
+		Secrets:   e.String("AKUTE_WEBHOOK_SECRET", ""),
+		Tolerance: e.Duration("AKUTE_WEBHOOK_TOLERANCE", 0),
 	}
-	return names
 }

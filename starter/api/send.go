@@ -1,11 +1,10 @@
-package main
+package api
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -28,16 +27,10 @@ const (
 
 // sendAPI serves POST /api/alleviate/send and GET /api/alleviate/send/{id}.
 type sendAPI struct {
+	Send
 	temporal  client.Client
 	taskQueue string
-	wait      time.Duration // how long a caller waits for Alleviate's answer
-	// emailHashKey keys the PatientEmailHash search attribute; empty: not set.
-	emailHashKey []byte
-	// eager: the starter runs a send worker (sendworker.go) and asks for
-	// the first workflow task in the start's answer.
-	eager  bool
-	log    *slog.Logger
-	starts *starts
+	starts    *starts
 }
 
 var sendRoutes = []string{"POST /api/alleviate/send", "GET /api/alleviate/send/{id}"}
@@ -138,7 +131,7 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 		// The first workflow task comes back in the start's answer, to the
 		// starter's own send worker, instead of through matching; with its
 		// slots full the server dispatches as usual.
-		EnableEagerStart: a.eager,
+		EnableEagerStart: a.Eager,
 		StaticSummary:    sendSummary(req),
 		// A key already used returns that run (running or finished) instead
 		// of starting another: Alleviate never sees the lead twice.
@@ -151,7 +144,7 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), a.wait)
+	ctx, cancel := context.WithTimeout(r.Context(), a.Wait)
 	defer cancel()
 	var answer alleviate.Answer
 	err = run.Get(ctx, &answer)
@@ -184,8 +177,8 @@ func (a *sendAPI) searchAttributes(req workflows.SendRequest) temporal.SearchAtt
 		workflows.AttrFormName.ValueSet(req.FormName),
 		workflows.AttrRealtimeInstance.ValueSet(req.Instance),
 	}
-	if len(a.emailHashKey) > 0 {
-		updates = append(updates, workflows.AttrPatientEmailHash.ValueSet(workflows.EmailHash(a.emailHashKey, req.Email)))
+	if len(a.EmailHashKey) > 0 {
+		updates = append(updates, workflows.AttrPatientEmailHash.ValueSet(workflows.EmailHash(a.EmailHashKey, req.Email)))
 	}
 	return temporal.NewSearchAttributes(updates...)
 }

@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"context"
@@ -28,6 +28,20 @@ type searchAttributeCheck struct {
 	log       *slog.Logger
 }
 
+// attributes is the check of d's namespace.
+func (d Deps) attributes() *searchAttributeCheck {
+	return &searchAttributeCheck{temporal: d.Temporal, namespace: d.Namespace, log: d.Log}
+}
+
+// Readyz is the internal listener's readiness: 200 when Temporal answers
+// and has every search attribute, else 503 saying which is not so.
+func Readyz(d Deps) http.Handler { return http.HandlerFunc(d.attributes().readyz) }
+
+// LogMissingSearchAttributes logs, once Temporal first answers, the search
+// attributes the namespace lacks and the command that creates them. It
+// returns then, or when ctx is done.
+func LogMissingSearchAttributes(ctx context.Context, d Deps) { d.attributes().atStart(ctx) }
+
 // missing lists the search attributes the namespace lacks, sorted.
 func (s *searchAttributeCheck) missing(ctx context.Context) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -46,7 +60,7 @@ func (s *searchAttributeCheck) missing(ctx context.Context) ([]string, error) {
 }
 
 // createCommand is the temporal CLI command that creates the missing
-// attributes (README.md has tctl's form).
+// attributes (docs/operations.md has tctl's form).
 func (s *searchAttributeCheck) createCommand(missing []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "temporal operator search-attribute create --namespace %s", s.namespace)

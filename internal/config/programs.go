@@ -1,0 +1,93 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// Worker is the worker's configuration.
+type Worker struct {
+	Temporal    Temporal
+	MetricsAddr string
+	On          Integrations
+	Send        *Send  // nil: sends are off
+	Akute       *Akute // nil: cases and Akute's deliveries are off
+	Cases       Cases
+}
+
+// Cases bounds case runs; zero means the workflow's default.
+type Cases struct {
+	MaxSignals   int           // signals (and operator updates) a run handles before it continues as new
+	MaxHistory   int           // history events after which a run continues as new
+	ArchiveGrace time.Duration // how long an archived case still absorbs late deliveries
+}
+
+// LoadWorker reads the worker's configuration. Only what the deployment
+// configured is on: the send's variables turn on sends, Akute's turn on
+// cases and Akute's deliveries.
+func (e *Env) LoadWorker() Worker {
+	w := Worker{Temporal: e.LoadTemporal(), MetricsAddr: e.MetricsAddr(), Send: e.loadSend(), Akute: e.loadAkute()}
+	w.On = e.atLeastOne(Integrations{Send: w.Send != nil, CareValidate: w.Akute != nil, Akute: w.Akute != nil},
+		strings.Join(SendVariables, ", ")+" (sends), or "+strings.Join(AkuteVariables, ", ")+" (cases and Akute)")
+	w.Cases = Cases{
+		MaxSignals:   e.Int("CAREBRIDGE_CASE_MAX_SIGNALS", 0),
+		MaxHistory:   e.Int("CAREBRIDGE_CASE_MAX_HISTORY", 0),
+		ArchiveGrace: e.Duration("CAREBRIDGE_CASE_ARCHIVE_GRACE", 0),
+	}
+	return w
+}
+
+// MetricsAddr is the worker's Prometheus listener (its health check calls it).
+func (e *Env) MetricsAddr() string { return e.String("CAREBRIDGE_METRICS_ADDR", ":9090") }
+
+// Starter is the starter's configuration.
+type Starter struct {
+	Temporal         Temporal
+	HTTPAddr         string        // the public listener: API, webhooks
+	InternalAddr     string        // the internal listener: codec endpoint, metrics, readiness
+	SendWait         time.Duration // how long a send's caller waits before getting 202
+	APITokens        []string      // bearer tokens of the /api/ routes; none: open
+	CodecAuthToken   string        // bearer token of the codec endpoint; empty: open
+	CodecCORSOrigins []string      // Web UI origins allowed to call the codec endpoint
+	SearchHashKey    string        // keys PatientEmailHash; empty: sends carry none
+	On               Integrations
+	// Send holds the send's upstreams when the starter runs sends itself
+	// (eager sends: CAREBRIDGE_EAGER_SENDS, on by default, and the send
+	// configured). With eager sends off it is nil even when On.Send: any
+	// of the send's variables then turns the route on, and the starter
+	// needs no credential.
+	Send         *Send
+	CareValidate *CareValidate // nil: CareValidate's webhook and the case API are off
+	AkuteWebhook *AkuteWebhook // nil: Akute's webhook is off
+}
+
+// LoadStarter reads the starter's configuration.
+func (e *Env) LoadStarter() Starter {
+	s := Starter{
+		Temporal:         e.LoadTemporal(),
+		APITokens:        e.List("CAREBRIDGE_API_TOKENS"),
+		CodecAuthToken:   e.String("CAREBRIDGE_CODEC_AUTH_TOKEN", ""),
+		CodecCORSOrigins: e.List("CAREBRIDGE_CODEC_CORS_ORIGINS"),
+		SearchHashKey:    e.String("CAREBRIDGE_SEARCH_HASH_KEY", ""),
+		HTTPAddr:         e.HTTPAddr(),
+		InternalAddr:     e.String("CAREBRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
+		SendWait:         e.Duration("CAREBRIDGE_SEND_WAIT", 20*time.Second),
+	}
+	if len(s.CodecCORSOrigins) == 0 {
+		s.CodecCORSOrigins = []string{"http://127.0.0.1:8233", "http://localhost:8233"}
+	}
+	if e.Bool("CAREBRIDGE_EAGER_SENDS", true) {
+		s.Send = e.loadSend()
+		s.On.Send = s.Send != nil
+	} else {
+		s.On.Send = e.group(nil, SendVariables)
+	}
+	s.CareValidate, s.AkuteWebhook = e.loadCareValidate(), e.loadAkuteWebhook()
+	s.On.CareValidate, s.On.Akute = s.CareValidate != nil, s.AkuteWebhook != nil
+	s.On = e.atLeastOne(s.On, strings.Join(SendVariables, ", ")+" (sends), "+strings.Join(CareValidateVariables, ", ")+
+		" (CareValidate's webhook) or "+strings.Join(AkuteWebhookVariables, ", ")+" (Akute's webhook)")
+	return s
+}
+
+// HTTPAddr is the starter's public listener (its health check calls it).
+func (e *Env) HTTPAddr() string { return e.String("CAREBRIDGE_HTTP_ADDR", ":8080") }

@@ -1,0 +1,119 @@
+// Package api is carebridge's HTTP API: the routes of the starter's public
+// listener (the send, the case state, the partners' webhooks, /healthz) and
+// the readiness of its internal one. Every route that records something
+// answers 2xx only once Temporal has recorded it; docs/api.md lists every
+// answer.
+package api
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
+
+	"github.com/carebridge/carebridge/internal/config"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
+	"github.com/carebridge/carebridge/webhooks/carevalidate"
+)
+
+// Deps is what the API needs: Temporal, and what the deployment configured.
+type Deps struct {
+	Temporal      client.Client
+	Namespace     string // where the search attributes must exist
+	TaskQueue     string // cases and the unrouted days
+	SendTaskQueue string
+	// APITokens guard every /api/ route when set; the webhooks keep their
+	// partners' own auth.
+	APITokens []string
+	Log       *slog.Logger
+	// Metrics takes the API's own counters (*metrics.Registry is one); it
+	// is needed only with Akute's webhook on.
+	Metrics interface{ Register(prometheus.Collector) }
+
+	// The integrations. Nil is off: its routes answer 404 integration_off,
+	// naming the variables that turn it on.
+	Send         *Send
+	CareValidate *carevalidate.Auth
+	Akute        *akutewebhook.Verifier
+}
+
+// Send configures the send's routes.
+type Send struct {
+	Wait         time.Duration // how long a caller waits for Alleviate's answer
+	EmailHashKey []byte        // keys the PatientEmailHash search attribute; empty: not set
+	// Eager: the starter runs a send worker (starter/sendworker.go), so a
+	// start asks for the first workflow task in its answer, which then
+	// skips the trip through matching.
+	Eager bool
+}
+
+// New returns the public listener's handler: every route of docs/api.md.
+func New(d Deps) http.Handler {
+	starts := &starts{attrs: d.attributes(), log: d.Log}
+	mux := http.NewServeMux()
+	if d.Send != nil {
+		(&sendAPI{Send: *d.Send, temporal: d.Temporal, taskQueue: d.SendTaskQueue, starts: starts}).routes(mux)
+	} else {
+		integrationOff(mux, config.IntegrationSend, config.SendVariables, sendRoutes...)
+	}
+	if d.CareValidate != nil {
+		(&caseAPI{temporal: d.Temporal, taskQueue: d.TaskQueue, auth: *d.CareValidate, log: d.Log, starts: starts}).routes(mux)
+	} else {
+		integrationOff(mux, config.IntegrationCareValidate, config.CareValidateVariables, caseRoutes...)
+	}
+	if d.Akute != nil {
+		unrouted := newUnroutedCounter()
+		d.Metrics.Register(unrouted)
+		(&akuteAPI{temporal: d.Temporal, taskQueue: d.TaskQueue, verifier: *d.Akute, log: d.Log,
+			unrouted: unrouted, starts: starts}).routes(mux)
+	} else {
+		integrationOff(mux, config.IntegrationAkute, config.AkuteWebhookVariables, akuteRoutes...)
+	}
+	mux.HandleFunc("GET /healthz", Healthz)
+	return requireAPIToken(d.APITokens, mux)
+}
+
+// Healthz answers 200 while the program runs (both listeners serve it).
+func Healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// integrationOff answers the routes of an integration this deployment did
+// not configure with a 404 that says so, instead of the mux's bare one.
+func integrationOff(mux *http.ServeMux, name string, variables []string, routes ...string) {
+	for _, route := range routes {
+		mux.HandleFunc(route, func(w http.ResponseWriter, _ *http.Request) {
+			writeError(w, http.StatusNotFound, apiError{
+				Code:    "integration_off",
+				Message: name + " is not configured on this deployment (" + strings.Join(variables, ", ") + ")",
+			})
+		})
+	}
+}
+
+// requireAPIToken guards every /api/ route with a bearer token when tokens
+// are configured; the webhooks keep their partners' own auth.
+func requireAPIToken(tokens []string, next http.Handler) http.Handler {
+	if len(tokens) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			ok := 0
+			for _, t := range tokens {
+				ok |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
+			}
+			if ok != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
+				writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: "a bearer token is required"})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
