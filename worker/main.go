@@ -40,6 +40,7 @@ func main() {
 		MaxSignals:   cmp.Or(cfg.Cases.MaxSignals, workflows.DefaultMaxSignals),
 		MaxHistory:   cmp.Or(cfg.Cases.MaxHistory, workflows.DefaultMaxHistory),
 		ArchiveGrace: cmp.Or(cfg.Cases.ArchiveGrace, workflows.DefaultArchiveGrace),
+		ConfirmWait:  cmp.Or(cfg.Cases.ConfirmWait, workflows.DefaultConfirmWait),
 	}
 
 	reg := metrics.New("carebridge_worker")

@@ -19,7 +19,8 @@ type Worker struct {
 type Cases struct {
 	MaxSignals   int           // signals (and operator updates) a run handles before it continues as new
 	MaxHistory   int           // history events after which a run continues as new
-	ArchiveGrace time.Duration // how long an archived case still absorbs late deliveries
+	ArchiveGrace time.Duration // how long a finished case still absorbs late deliveries
+	ConfirmWait  time.Duration // how long an unanswered task create waits for Akute's webhook
 }
 
 // LoadWorker reads the worker's configuration. Only what the deployment
@@ -33,6 +34,7 @@ func (e *Env) LoadWorker() Worker {
 		MaxSignals:   e.Int("CAREBRIDGE_CASE_MAX_SIGNALS", 0),
 		MaxHistory:   e.Int("CAREBRIDGE_CASE_MAX_HISTORY", 0),
 		ArchiveGrace: e.Duration("CAREBRIDGE_CASE_ARCHIVE_GRACE", 0),
+		ConfirmWait:  e.Duration("CAREBRIDGE_CASE_CONFIRM_WAIT", 0),
 	}
 	return w
 }
