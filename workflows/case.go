@@ -14,8 +14,10 @@ import (
 const (
 	timelineLimit  = 200  // newest entries kept
 	seenKeysLimit  = 2000 // event keys remembered for de-duplication
-	tasksLimit     = 500  // newest Akute tasks kept in the state
+	tasksLimit     = 200  // newest Akute tasks kept in the state
 	earlyTaskLimit = 100  // early task updates kept
+	decisionsLimit = 20   // newest decisions kept
+	paymentsLimit  = 50   // newest payments kept
 	// DefaultMaxHistory is when a case continues as new, well before
 	// Temporal's own limits (50k events).
 	DefaultMaxHistory = 5000

@@ -204,3 +204,50 @@ func TestAnUnreadLastRunFailsClosed(t *testing.T) {
 	assert.Equal(t, 1, s.EventsApplied, "applied once an operator chose to start empty")
 	assert.True(t, strings.Contains(s.Timeline[0].Type, "operator:skip") || timelineHas(s, "operator:skip"))
 }
+
+// The state, carried through every continue-as-new, stays under Temporal's
+// 256 KB payload warning in the worst case the bounds allow: every list full
+// of the longest values CareValidate and Akute send (UUID keys and ids, long
+// tracking numbers and titles, decisions of five medications).
+func TestTheWorstCaseStateStaysUnder256KB(t *testing.T) {
+	c := newCaseTest(t)
+	c.akute.UseUUIDs()
+	c.send(script("big")[0].Body)
+	key := func(kind string, i int) string { return fmt.Sprintf("%s-%08d-0000-4000-8000-%012d", kind[:8], i, i) }
+	meds := []workflows.Medication{}
+	for range 5 {
+		meds = append(meds, workflows.Medication{Medicine: strings.Repeat("m", 40), Dosage: strings.Repeat("d", 20), DosingFrequency: strings.Repeat("f", 30)})
+	}
+	for batch := range 25 {
+		c.then(func() {
+			for i := batch * 100; i < (batch+1)*100; i++ {
+				ev := workflows.CaseEvent{EventKey: key("trackingx", i), Type: workflows.OrderTrackingAdded, CaseID: "big",
+					ValueAfter: strings.Repeat("T", 34) + fmt.Sprintf("%06d", i)}
+				switch i % 4 {
+				case 1:
+					ev = workflows.CaseEvent{EventKey: key("decision", i), Type: workflows.AddCaseDecision, CaseID: "big",
+						Decision: &workflows.Decision{ID: key("decision", i), IsApproved: true, MedInfo: meds}}
+				case 2:
+					ev = workflows.CaseEvent{EventKey: key("payments", i), Type: workflows.PaymentCompleted, CaseID: "big",
+						Payment: &workflows.Payment{ID: key("payments", i), Amount: "1234567.89", Status: "COMPLETED"}}
+				}
+				c.env.SignalWorkflow(workflows.SignalCaseEvent, ev)
+			}
+		})
+	}
+	c.then(func() {
+		for i := range 300 {
+			c.env.SignalWorkflow(workflows.SignalAkuteTask, workflows.TaskUpdate{Key: key("earlyupd", i), TaskID: key("othertsk", i),
+				Title: strings.Repeat("t", 120), Status: "in-progress"})
+			c.env.SignalWorkflow(workflows.SignalAkuteMed, workflows.MedicationEvent{Key: key("medicatn", i),
+				DisplayName: strings.Repeat("n", 60), Status: "active", RxStatus: "pharmacy verified"})
+		}
+	})
+	c.signal(workflows.SignalClose)
+	s := c.run(workflows.CaseInput{CaseID: "big", MaxSignals: 10000, MaxHistory: 1000000})
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	t.Logf("the worst-case state: %d bytes (tasks %d, seen keys %d, timeline %d, decisions %d, payments %d)",
+		len(b), len(s.Tasks), len(s.SeenKeys), len(s.Timeline), len(s.Decisions), len(s.Payments))
+	assert.Less(t, len(b), 200<<10, "a margin under Temporal's 256 KB warning")
+}

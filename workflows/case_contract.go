@@ -123,7 +123,7 @@ type CaseState struct {
 	EventsApplied int                 `json:"events_applied"`
 	Duplicates    int                 `json:"duplicates_ignored"`
 	Timeline      []TimelineEntry     `json:"timeline"`
-	SeenKeys      []string            `json:"seen_keys,omitempty"`
+	SeenKeys      []string            `json:"seen_keys,omitempty"` // digests of the newest event keys applied (dedupe.go)
 	NextItemID    int                 `json:"next_item_id"`
 	Runs          int                 `json:"runs"`               // continue-as-new count
 	Reopened      int                 `json:"reopened,omitempty"` // runs started after the case had completed

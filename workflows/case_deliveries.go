@@ -81,7 +81,7 @@ func (r *caseRun) apply(ctx workflow.Context, ev CaseEvent) {
 		r.setEscalated(false, at)
 	case AddCaseDecision:
 		if d := ev.Decision; d != nil && !r.hasDecision(d.ID) {
-			s.Decisions = append(s.Decisions, DecisionView{ID: d.ID, Approved: d.IsApproved, Medications: d.MedInfo, At: d.CreatedAt})
+			s.Decisions = keepLast(append(s.Decisions, DecisionView{ID: d.ID, Approved: d.IsApproved, Medications: d.MedInfo, At: d.CreatedAt}), decisionsLimit)
 			verdict := "denied"
 			if d.IsApproved {
 				verdict = "approved"
@@ -193,7 +193,7 @@ func (r *caseRun) upsertPayment(p Payment, at time.Time) {
 			return
 		}
 	}
-	r.state.Payments = append(r.state.Payments, view)
+	r.state.Payments = keepLast(append(r.state.Payments, view), paymentsLimit)
 }
 
 func (r *caseRun) hasDecision(id string) bool {

@@ -1,8 +1,16 @@
 package workflows
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
 // dedupe remembers the newest keys a workflow has applied, so that a
 // redelivery has no effect: keys is the list kept in the workflow's state
-// (carried across continue-as-new), oldest first, at most limit long.
+// (carried across continue-as-new), oldest first, at most limit long. It
+// holds each key's digest, a fixed 16 characters whatever the key's length,
+// so that the list's size is bounded (a collision among a few thousand
+// 64-bit digests is about one in 10^12).
 type dedupe struct {
 	keys  *[]string
 	set   map[string]bool
@@ -19,11 +27,13 @@ func newDedupe(keys *[]string, limit int) *dedupe {
 
 // firstTime reports whether key is new, and remembers it.
 func (d *dedupe) firstTime(key string) bool {
-	if d.set[key] {
+	sum := sha256.Sum256([]byte(key))
+	digest := hex.EncodeToString(sum[:8])
+	if d.set[digest] {
 		return false
 	}
-	d.set[key] = true
-	*d.keys = append(*d.keys, key)
+	d.set[digest] = true
+	*d.keys = append(*d.keys, digest)
 	if len(*d.keys) > d.limit {
 		delete(d.set, (*d.keys)[0])
 		*d.keys = (*d.keys)[1:]
