@@ -141,7 +141,7 @@ func TestAkuteTaskIdsFitTheSearchAttributeLimit(t *testing.T) {
 			c.signal(workflows.SignalClose)
 			s := c.run(workflows.CaseInput{CaseID: "ids", MaxSignals: 5000, MaxHistory: 100000})
 			assert.Len(t, c.akute.Tasks(), 1000, "every task went to Akute")
-			assert.Len(t, s.Tasks, 500, "the newest 500 kept")
+			assert.Len(t, s.Tasks, 200, "the newest 200 kept")
 			assert.Equal(t, 1000, upserts, "AkuteTaskIds followed every task")
 			assert.LessOrEqual(t, largest, 2048, "Temporal refuses a search attribute value over 2 KiB")
 			assert.Greater(t, largest, 1024, "the list is cut by size, not emptied")

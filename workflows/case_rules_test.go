@@ -163,8 +163,8 @@ func TestAThousandTasksStayBounded(t *testing.T) {
 	c.signal(workflows.SignalClose)
 	s := c.run(workflows.CaseInput{CaseID: "r6", MaxSignals: 5000, MaxHistory: 100000})
 	assert.Equal(t, 1200, len(c.akute.Tasks()), "every task went to Akute")
-	assert.Equal(t, 500, len(s.Tasks), "the newest 500 are kept")
-	assert.Equal(t, "esc-1199", s.Tasks[499].EventKey)
+	assert.Equal(t, 200, len(s.Tasks), "the newest 200 are kept")
+	assert.Equal(t, "esc-1199", s.Tasks[199].EventKey)
 	assert.Len(t, s.EarlyTasks, 100, "the newest 100 updates of unknown tasks")
 }
 
