@@ -180,7 +180,7 @@ func TestBulkRetryAndOperatorUpdates(t *testing.T) {
 	}
 
 	// docs/operations.md: the bulk retry.
-	temporalCLI(t, "workflow", "signal", "--query", `CarebridgeStatus="needs_attention"`, "--name", workflows.SignalRetry,
+	temporalCLI(t, "workflow", "signal", "--query", `CarebridgeStatus="needs_attention" AND ExecutionStatus="Running"`, "--name", workflows.SignalRetry,
 		"--reason", "Akute outage over", "--yes")
 	for _, caseID := range ids {
 		s := waitCase(t, caseID, "retried", func(s workflows.CaseState) bool { return s.Attention == nil && len(s.Tasks) == 1 })
