@@ -15,6 +15,7 @@ import (
 
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
+	"github.com/carebridge/carebridge/fakes/fake"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -180,4 +181,31 @@ func TestAnUpdateDuringTheArchiveGraceIsActedOn(t *testing.T) {
 	assert.Empty(t, s.Pending, "the sync ran before the run completed")
 	last := s.Timeline[len(s.Timeline)-1]
 	assert.Equal(t, "akute:patient_unchanged", last.Type, "the resync reached Akute (nothing had changed)")
+}
+
+// Akute's own words can quote the data it refused: they stay in the state
+// (encrypted), never in the current details the Web UI's server renders.
+func TestDetailsNeverQuoteAkute(t *testing.T) {
+	c := newCaseTest(t)
+	steps := script("u5")
+	c.send(steps[0].Body)
+	c.then(func() {
+		require.NoError(t, c.akute.Inject(fake.Fault{Status: 422, Body: `{"statusCode":422,"error":"phone 2258675309 of Chris Ordering is taken"}`, Times: 1}))
+	})
+	c.send(steps[2].Body)
+	c.then(func() {
+		details := c.metadata().GetCurrentDetails()
+		assert.Contains(t, details, "create_task failed ("+activities.ErrTypeAkuteRejected+")")
+		assert.Contains(t, details, "Akute answered HTTP 422")
+		for _, quoted := range []string{"2258675309", "Chris", "taken"} {
+			assert.NotContains(t, details, quoted)
+		}
+		s := c.state()
+		require.NotNil(t, s.Attention)
+		require.NotNil(t, s.Attention.Detail)
+		assert.Contains(t, s.Attention.Detail.Message, "taken", "Akute's words, for an operator, in the state")
+	})
+	c.signal(workflows.SignalSkip)
+	c.signal(workflows.SignalClose)
+	c.run(workflows.CaseInput{CaseID: "u5"})
 }

@@ -125,8 +125,11 @@ func openTasks(tasks []TaskView) int {
 }
 
 // details is the case's current details in the Web UI (markdown): its
-// status, what it waits for, the attention reason in Akute's words, the
-// Akute patient and open tasks. No PHI: ids, statuses and Akute's errors.
+// status, what it waits for, the attention reason, the Akute patient and
+// open tasks. The Web UI renders it through its own server, so it carries
+// carebridge's own words only: ids, statuses, error types and HTTP codes,
+// never an upstream's error text, which can quote the data it refused (that
+// stays in the state query's attention.detail, encrypted).
 func (r *caseRun) details() string {
 	s := r.view()
 	var b strings.Builder
@@ -144,8 +147,8 @@ func (r *caseRun) details() string {
 			if d.Field != "" && !strings.Contains(a.Error, d.Field) {
 				fmt.Fprintf(&b, " — field %s %s", d.Field, d.Problem)
 			}
-			if d.Message != "" {
-				fmt.Fprintf(&b, " — Akute (HTTP %d): %q", d.StatusCode, d.Message)
+			if d.StatusCode != 0 {
+				fmt.Fprintf(&b, " — Akute answered HTTP %d (its words: the case's state, attention.detail)", d.StatusCode)
 			}
 		}
 		b.WriteString("\n\nRetry or skip it: `temporal workflow update execute --name retry` (or `skip`).")
