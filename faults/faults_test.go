@@ -490,4 +490,14 @@ func TestAkuteAnswersCreatesAfterTheTimeout(t *testing.T) {
 	})
 	l.settle(t, false)
 	assert.Zero(t, l.tally.operatorDecisions, "every unanswered create was confirmed by Akute's webhook")
+	unanswered := 0
+	for _, id := range l.cases {
+		for _, e := range caseOf(id).Timeline {
+			if e.Type == "akute:task_unconfirmed" {
+				unanswered++
+			}
+		}
+	}
+	t.Logf("creates that went unanswered and were confirmed: %d", unanswered)
+	assert.Positive(t, unanswered, "the fault was met")
 }
