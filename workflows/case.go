@@ -271,33 +271,54 @@ func (c channels) pending() bool {
 	return c.events.Len() > 0 || c.akuteTasks.Len() > 0 || c.medications.Len() > 0 || c.operatorPending()
 }
 
-// drain applies every buffered signal: events first, in arrival order.
+// drain applies every buffered signal: events first, in arrival order. A
+// signal carebridge did not write is refused (receiveOwn), with a timeline
+// entry, and the case goes on.
 func (c channels) drain(ctx workflow.Context, r *caseRun) {
 	for {
 		var ev CaseEvent
-		if !c.events.ReceiveAsync(&ev) {
+		received, believed := r.receive(ctx, c.events, SignalCaseEvent, &ev)
+		if !received {
 			break
 		}
-		r.signals++
-		r.apply(ctx, ev)
+		if believed {
+			r.apply(ctx, ev)
+		}
 	}
 	for {
 		var update TaskUpdate
-		if !c.akuteTasks.ReceiveAsync(&update) {
+		received, believed := r.receive(ctx, c.akuteTasks, SignalAkuteTask, &update)
+		if !received {
 			break
 		}
-		r.signals++
-		r.applyTaskUpdate(ctx, update)
+		if believed {
+			r.applyTaskUpdate(ctx, update)
+		}
 	}
 	for {
 		var med MedicationEvent
-		if !c.medications.ReceiveAsync(&med) {
+		received, believed := r.receive(ctx, c.medications, SignalAkuteMed, &med)
+		if !received {
 			break
 		}
-		r.signals++
-		r.applyMedication(ctx, med)
+		if believed {
+			r.applyMedication(ctx, med)
+		}
 	}
 	c.drainOperators(ctx, r)
+}
+
+// receive is receiveOwn for the case: a signal counts towards the run's
+// bound, and one refused leaves a timeline entry.
+func (r *caseRun) receive(ctx workflow.Context, ch workflow.ReceiveChannel, name string, valuePtr any) (received, believed bool) {
+	received, believed = receiveOwn(ch, valuePtr)
+	if received {
+		r.signals++
+	}
+	if received && !believed {
+		r.note(ctx, workflow.Now(ctx), "carebridge:refused_signal", "", name+": not written by carebridge (a payload in clear): ignored")
+	}
+	return received, believed
 }
 
 // operatorPending reports whether an operator's signal waits.

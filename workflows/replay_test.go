@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
@@ -122,4 +123,40 @@ func TestReplayCatchesAChangedCaseWorkflow(t *testing.T) {
 		return workflows.CaseWorkflow(ctx, in)
 	}
 	require.NoError(t, replayer(t, withCase(versioned)).ReplayWorkflowHistory(quiet, loadHistory(t, file)))
+}
+
+// No failure message is in clear in any recorded history: the codec's
+// failure converter encrypts messages, local activities' included (the
+// SDK records those after decoding them).
+func TestNoFailureMessageInClearInHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
+	require.NoError(t, err)
+	seen := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var walk func(any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if failure, ok := v["failure"].(map[string]any); ok {
+					seen++
+					if failure["encodedAttributes"] != nil || failure["applicationFailureInfo"] != nil {
+						assert.Equal(t, "Encoded failure", failure["message"], "%s: a failure message in clear", filepath.Base(f))
+					}
+				}
+				for _, child := range v {
+					walk(child)
+				}
+			case []any:
+				for _, child := range v {
+					walk(child)
+				}
+			}
+		}
+		var doc any
+		require.NoError(t, json.Unmarshal(b, &doc))
+		walk(doc)
+	}
+	assert.Positive(t, seen, "the histories hold failures to check")
 }

@@ -40,10 +40,15 @@ func AkuteUnrouted(ctx workflow.Context, in UnroutedInput) (*UnroutedState, erro
 		_ = workflow.Await(ctx, func() bool { return ch.Len() > 0 || timer.IsReady() })
 		for {
 			var ev UnroutedEvent
-			if !ch.ReceiveAsync(&ev) {
+			received, believed := receiveOwn(ch, &ev)
+			if !received {
 				break
 			}
 			handled++
+			if !believed {
+				s.Refused++
+				continue
+			}
 			if !seen.firstTime(ev.Key) {
 				s.Duplicates++
 				continue

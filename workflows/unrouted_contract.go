@@ -45,6 +45,7 @@ type UnroutedState struct {
 	Day        string          `json:"day"`
 	Count      int             `json:"count"`
 	Duplicates int             `json:"duplicates"`
+	Refused    int             `json:"refused,omitempty"` // signals carebridge did not write (a payload in clear)
 	Events     []UnroutedEvent `json:"events"`
 	SeenKeys   []string        `json:"seen_keys,omitempty"`
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
@@ -28,7 +29,15 @@ const (
 	metadataKeyID    = "encryption-key-id"
 	metadataCipher   = "encryption-cipher"
 	cipherName       = "AES-256-GCM"
+	// metadataPlain marks a payload Decode passed through because nobody
+	// encrypted it: anyone who reached Temporal can write one (a signal sent
+	// with the CLI in clear), so carebridge's workflows do not believe it.
+	metadataPlain = "carebridge-plaintext"
 )
+
+// Believed reports whether a decoded payload came from carebridge: it was
+// encrypted under one of the keys, not passed through in clear.
+func Believed(p *commonpb.Payload) bool { return p.GetMetadata()[metadataPlain] == nil }
 
 // Codec is a converter.PayloadCodec.
 type Codec struct {
@@ -103,12 +112,17 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 }
 
 // Decode decrypts payloads this codec (or an earlier key of it) encrypted and
-// passes any other payload through.
+// passes any other payload through, marked so that Believed refuses it.
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
 		if string(p.GetMetadata()[converter.MetadataEncoding]) != MetadataEncoding {
-			out[i] = p
+			plain := proto.Clone(p).(*commonpb.Payload)
+			if plain.Metadata == nil {
+				plain.Metadata = map[string][]byte{}
+			}
+			plain.Metadata[metadataPlain] = []byte("true")
+			out[i] = plain
 			continue
 		}
 		id := string(p.GetMetadata()[metadataKeyID])
@@ -141,8 +155,22 @@ func (c *Codec) DataConverter() converter.DataConverter {
 // FailureConverter moves failures' messages and stack traces into their
 // encoded attributes, so that they are encrypted too.
 func (c *Codec) FailureConverter() converter.FailureConverter {
-	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+	return sealedFailures{temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
 		DataConverter:          c.DataConverter(),
 		EncodeCommonAttributes: true,
-	})
+	})}
+}
+
+// sealedFailures keeps failure messages encrypted in history. The SDK's
+// converter decodes a failure in place: the failure it was handed keeps the
+// decoded message beside the encrypted one, and the SDK records that very
+// failure for a local activity (its marker), so the message reached history
+// in clear. Decoding a copy leaves what is recorded sealed.
+type sealedFailures struct{ converter.FailureConverter }
+
+func (s sealedFailures) FailureToError(f *failurepb.Failure) error {
+	if f == nil {
+		return nil
+	}
+	return s.FailureConverter.FailureToError(proto.Clone(f).(*failurepb.Failure))
 }

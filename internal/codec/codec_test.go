@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -43,7 +44,12 @@ func TestRoundTripAndCiphertext(t *testing.T) {
 	plain := payload(t, "not encrypted")
 	passed, err := c.Decode([]*commonpb.Payload{plain})
 	require.NoError(t, err)
-	assert.Equal(t, plain, passed[0], "payloads written before encryption still read")
+	var text string
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(passed[0], &text))
+	assert.Equal(t, "not encrypted", text, "a payload nobody encrypted still reads")
+	assert.False(t, Believed(passed[0]), "but is not believed: anyone who reached Temporal could write it")
+	assert.True(t, Believed(dec[0]), "an encrypted one is")
+	assert.Nil(t, plain.GetMetadata()["carebridge-plaintext"], "the input is not changed")
 }
 
 func TestRotation(t *testing.T) {
@@ -133,4 +139,18 @@ func TestHandler(t *testing.T) {
 	resp, _ = http.DefaultClient.Do(req)
 	resp.Body.Close()
 	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+}
+
+// A failure decoded (a local activity's, which the SDK then records in its
+// marker) keeps its message encrypted: history holds only "Encoded failure".
+func TestDecodingAFailureLeavesItSealed(t *testing.T) {
+	c, err := ParseKeys(NewKey("k1"))
+	require.NoError(t, err)
+	fc := c.FailureConverter()
+	f := fc.ErrorToFailure(temporal.NewNonRetryableApplicationError("no patient john.doe@example.com", "PatientNotFound", nil))
+	require.Equal(t, "Encoded failure", f.GetMessage())
+	decoded := fc.FailureToError(f)
+	assert.Contains(t, decoded.Error(), "john.doe@example.com", "who holds the key reads it")
+	assert.Equal(t, "Encoded failure", f.GetMessage(), "the failure decoded, as recorded, is still sealed")
+	assert.NotContains(t, f.String(), "john.doe")
 }
