@@ -59,7 +59,7 @@ func main() {
 
 	deps := api.Deps{
 		Temporal: c, Namespace: tc.Options.Namespace, TaskQueue: tc.TaskQueue, SendTaskQueue: tc.SendTaskQueue,
-		APITokens: cfg.APITokens, Log: logger, Metrics: reg,
+		APITokens: cfg.APITokens, APIKeys: cfg.APIKeys, DataConverter: tc.Options.DataConverter, Log: logger, Metrics: reg,
 	}
 	// Eager sends: the starter runs them itself, with the worker's clients.
 	eager := cfg.Send != nil
@@ -70,7 +70,8 @@ func main() {
 		defer hostSendWorker(ctx, c, tc.SendTaskQueue, wiring.Send(cfg.Send), logger)()
 	}
 	if cv := cfg.CareValidate; cv != nil {
-		deps.CareValidate = &carevalidate.Auth{Header: cv.AuthHeader, Secret: cv.AuthSecret, SigningSecret: cv.SigningSecret}
+		deps.CareValidate = &carevalidate.Auth{Header: cv.AuthHeader, Secret: cv.AuthSecret,
+			PreviousSecret: cv.PreviousAuthSecret, SigningSecret: cv.SigningSecret}
 	}
 	if ak := cfg.AkuteWebhook; ak != nil {
 		deps.Akute = &akutewebhook.Verifier{Secrets: akutewebhook.ParseSecrets(ak.Secrets), Tolerance: ak.Tolerance}
@@ -94,15 +95,14 @@ func main() {
 		logger.Warn("sends carry no PatientEmailHash search attribute: set CAREBRIDGE_SEARCH_HASH_KEY")
 	}
 
+	// Each listener bounds its timeouts, headers and requests in flight
+	// (config.Listener says which values and why). The public bound sits
+	// inside the instrumentation, so that its 503s are counted too (as
+	// route "unmatched": the mux never saw them).
+	public, private := cfg.PublicListener(), cfg.InternalListener()
 	servers := []*http.Server{
-		{
-			Addr:              cfg.HTTPAddr,
-			Handler:           reg.Instrument(logger, api.New(deps)),
-			ReadHeaderTimeout: 10 * time.Second,
-			// Writes wait for a send's answer, up to CAREBRIDGE_SEND_WAIT.
-			WriteTimeout: cfg.SendWait + 30*time.Second,
-		},
-		{Addr: cfg.InternalAddr, Handler: internal, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute},
+		public.Server(reg.Instrument(logger, public.Limit(api.New(deps)))),
+		private.Server(private.Limit(internal)),
 	}
 	failed := make(chan error, len(servers))
 	for _, srv := range servers {

@@ -53,7 +53,8 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg.Handler())
 	go func() {
-		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		listener := cfg.MetricsListener()
+		srv := listener.Server(listener.Limit(mux))
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("metrics listener failed", slog.String("addr", cfg.MetricsAddr), slog.String("error", err.Error()))
 		}

@@ -61,10 +61,14 @@ func TestRegisterNamesEveryWorkflowAndActivityExplicitly(t *testing.T) {
 }
 
 func TestSendWorkflowID(t *testing.T) {
-	a, b := workflows.SendWorkflowID(""), workflows.SendWorkflowID("")
+	a, b := workflows.SendWorkflowID("", ""), workflows.SendWorkflowID("", "")
 	assert.NotEqual(t, a, b, "no key: a new run each time")
-	k := workflows.SendWorkflowID("john.doe@example.com")
-	assert.Equal(t, k, workflows.SendWorkflowID("john.doe@example.com"), "the same key, the same run")
+	k := workflows.SendWorkflowID("", "john.doe@example.com")
+	assert.Equal(t, k, workflows.SendWorkflowID("", "john.doe@example.com"), "the same key, the same run")
 	assert.True(t, strings.HasPrefix(k, workflows.SendWorkflowIDPrefix))
 	assert.NotContains(t, k, "john")
+	alpha := workflows.SendWorkflowID("alpha", "lead-42")
+	assert.Equal(t, alpha, workflows.SendWorkflowID("alpha", "lead-42"), "a caller's key finds its run")
+	assert.NotEqual(t, alpha, workflows.SendWorkflowID("beta", "lead-42"), "another caller's same key is another run")
+	assert.NotEqual(t, alpha, workflows.SendWorkflowID("", "lead-42"))
 }

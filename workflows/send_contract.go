@@ -25,13 +25,20 @@ type SendRequest struct {
 }
 
 // SendWorkflowID names a send's run (called by the starter, never by a
-// workflow). With an Idempotency-Key it is derived from the key (hashed: a
-// caller may put anything in it), so the same key finds the same run;
-// never from the lead, which is PHI. Without a key each send is a new run.
-func SendWorkflowID(idempotencyKey string) string {
+// workflow). With an Idempotency-Key it is derived from the caller's name
+// and the key (hashed: a caller may put anything in it), so the same
+// caller's same key finds the same run and two callers with one key get two
+// runs; never from the lead, which is PHI. caller is empty where callers
+// have no names (an open API, the shared tokens). Without a key each send is
+// a new run.
+func SendWorkflowID(caller, idempotencyKey string) string {
 	if idempotencyKey == "" {
 		return SendWorkflowIDPrefix + uuid.NewString()
 	}
-	sum := sha256.Sum256([]byte(idempotencyKey))
+	scoped := idempotencyKey
+	if caller != "" {
+		scoped = caller + "\x00" + idempotencyKey // NUL: in no caller's name
+	}
+	sum := sha256.Sum256([]byte(scoped))
 	return SendWorkflowIDPrefix + "key-" + hex.EncodeToString(sum[:16])
 }

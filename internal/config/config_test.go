@@ -154,3 +154,18 @@ func TestWhatEachProgramTurnsOn(t *testing.T) {
 	assert.Equal(t, &config.AkuteWebhook{Secrets: "a, b"}, s.AkuteWebhook)
 	assert.Equal(t, []string{"t1", "t2"}, s.APITokens)
 }
+
+// CAREVALIDATE_AUTH_SECRET_PREVIOUS is accepted beside the secret while
+// CareValidate rotates; set alone it turns the webhook on and asks for the
+// current secret.
+func TestCareValidatePreviousSecret(t *testing.T) {
+	env := config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"),
+		"CAREVALIDATE_AUTH_SECRET": "new", "CAREVALIDATE_AUTH_SECRET_PREVIOUS": "old"})
+	s := env.LoadStarter()
+	require.NoError(t, env.Err())
+	assert.Equal(t, &config.CareValidate{AuthHeader: "X-CareValidate-Auth", AuthSecret: "new", PreviousAuthSecret: "old"}, s.CareValidate)
+
+	env = config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "CAREVALIDATE_AUTH_SECRET_PREVIOUS": "old"})
+	env.LoadStarter()
+	assert.EqualError(t, env.Err(), "missing required environment variable CAREVALIDATE_AUTH_SECRET")
+}

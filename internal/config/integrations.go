@@ -22,7 +22,7 @@ var (
 	AkuteVariables        = []string{"AKUTE_BASE_URL", "AKUTE_API_KEY"}
 	akuteOptional         = []string{"AKUTE_TIMEOUT", "AKUTE_DEFAULT_TASK_OWNER_ID"}
 	CareValidateVariables = []string{"CAREVALIDATE_AUTH_SECRET"}
-	careValidateOptional  = []string{"CAREVALIDATE_AUTH_HEADER", "CAREVALIDATE_SIGNING_SECRET"}
+	careValidateOptional  = []string{"CAREVALIDATE_AUTH_HEADER", "CAREVALIDATE_AUTH_SECRET_PREVIOUS", "CAREVALIDATE_SIGNING_SECRET"}
 	AkuteWebhookVariables = []string{"AKUTE_WEBHOOK_SECRET"}
 	akuteWebhookOptional  = []string{"AKUTE_WEBHOOK_TOLERANCE"}
 )
@@ -154,9 +154,12 @@ func (e *Env) loadAkute() *Akute {
 
 // CareValidate is how CareValidate's webhook proves itself.
 type CareValidate struct {
-	AuthHeader    string // the header name CareValidate was given
-	AuthSecret    string // its value
-	SigningSecret string // empty: signatures are not checked
+	AuthHeader string // the header name CareValidate was given
+	AuthSecret string // its value
+	// PreviousAuthSecret is accepted too while CareValidate moves to
+	// AuthSecret (rotation); empty: only AuthSecret is.
+	PreviousAuthSecret string
+	SigningSecret      string // empty: signatures are not checked
 }
 
 // loadCareValidate reads CareValidate's webhook, or nil when it is off.
@@ -165,9 +168,10 @@ func (e *Env) loadCareValidate() *CareValidate {
 		return nil
 	}
 	return &CareValidate{
-		AuthHeader:    e.String("CAREVALIDATE_AUTH_HEADER", "X-CareValidate-Auth"),
-		AuthSecret:    e.String("CAREVALIDATE_AUTH_SECRET", ""),
-		SigningSecret: e.String("CAREVALIDATE_SIGNING_SECRET", ""),
+		AuthHeader:         e.String("CAREVALIDATE_AUTH_HEADER", "X-CareValidate-Auth"),
+		AuthSecret:         e.String("CAREVALIDATE_AUTH_SECRET", ""),
+		PreviousAuthSecret: e.String("CAREVALIDATE_AUTH_SECRET_PREVIOUS", ""),
+		SigningSecret:      e.String("CAREVALIDATE_SIGNING_SECRET", ""),
 	}
 }
 

@@ -48,7 +48,9 @@ type Starter struct {
 	HTTPAddr         string        // the public listener: API, webhooks
 	InternalAddr     string        // the internal listener: codec endpoint, metrics, readiness
 	SendWait         time.Duration // how long a send's caller waits before getting 202
-	APITokens        []string      // bearer tokens of the /api/ routes; none: open
+	MaxInFlight      int           // requests the public listener handles at once; past it, 503
+	APITokens        []string      // bearer tokens of the /api/ routes (deprecated: shared, one caller); none and no APIKeys: open
+	APIKeys          []APIKey      // the /api/ routes' named callers' keys, hashed
 	CodecAuthToken   string        // bearer token of the codec endpoint; empty: open
 	CodecCORSOrigins []string      // Web UI origins allowed to call the codec endpoint
 	SearchHashKey    string        // keys PatientEmailHash; empty: sends carry none
@@ -68,12 +70,14 @@ func (e *Env) LoadStarter() Starter {
 	s := Starter{
 		Temporal:         e.LoadTemporal(),
 		APITokens:        e.List("CAREBRIDGE_API_TOKENS"),
+		APIKeys:          e.apiKeys(),
 		CodecAuthToken:   e.String("CAREBRIDGE_CODEC_AUTH_TOKEN", ""),
 		CodecCORSOrigins: e.List("CAREBRIDGE_CODEC_CORS_ORIGINS"),
 		SearchHashKey:    e.String("CAREBRIDGE_SEARCH_HASH_KEY", ""),
 		HTTPAddr:         e.HTTPAddr(),
 		InternalAddr:     e.String("CAREBRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
 		SendWait:         e.Duration("CAREBRIDGE_SEND_WAIT", 20*time.Second),
+		MaxInFlight:      e.Int("CAREBRIDGE_MAX_IN_FLIGHT", DefaultMaxInFlight),
 	}
 	if len(s.CodecCORSOrigins) == 0 {
 		s.CodecCORSOrigins = []string{"http://127.0.0.1:8233", "http://localhost:8233"}

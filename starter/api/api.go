@@ -6,6 +6,8 @@
 package api
 
 import (
+	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/carebridge/carebridge/internal/config"
 	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
@@ -26,13 +29,21 @@ type Deps struct {
 	Namespace     string // where the search attributes must exist
 	TaskQueue     string // cases and the unrouted days
 	SendTaskQueue string
-	// APITokens guard every /api/ route when set; the webhooks keep their
-	// partners' own auth.
+	// APIKeys and APITokens guard every /api/ route when either is set;
+	// the webhooks keep their partners' own auth. An API key names its
+	// caller (CAREBRIDGE_API_KEYS); the tokens (CAREBRIDGE_API_TOKENS,
+	// deprecated) are shared, so all of them are one caller,
+	// config.SharedTokenCaller.
+	APIKeys   []config.APIKey
 	APITokens []string
 	Log       *slog.Logger
 	// Metrics takes the API's own counters (*metrics.Registry is one); it
 	// is needed only with Akute's webhook on.
 	Metrics interface{ Register(prometheus.Collector) }
+
+	// DataConverter reads what a start put in a run's memo (the client's
+	// own, with the codec); nil: the SDK's default.
+	DataConverter converter.DataConverter
 
 	// The integrations. Nil is off: its routes answer 404 integration_off,
 	// naming the variables that turn it on.
@@ -56,7 +67,7 @@ func New(d Deps) http.Handler {
 	starts := &starts{attrs: d.attributes(), log: d.Log}
 	mux := http.NewServeMux()
 	if d.Send != nil {
-		(&sendAPI{Send: *d.Send, temporal: d.Temporal, taskQueue: d.SendTaskQueue, starts: starts}).routes(mux)
+		(&sendAPI{Send: *d.Send, temporal: d.Temporal, taskQueue: d.SendTaskQueue, starts: starts, memo: d.memoConverter(), log: d.Log}).routes(mux)
 	} else {
 		integrationOff(mux, config.IntegrationSend, config.SendVariables, sendRoutes...)
 	}
@@ -74,7 +85,7 @@ func New(d Deps) http.Handler {
 		integrationOff(mux, config.IntegrationAkute, config.AkuteWebhookVariables, akuteRoutes...)
 	}
 	mux.HandleFunc("GET /healthz", Healthz)
-	return requireAPIToken(d.APITokens, mux)
+	return requireAPIToken(d.credentials(), d.Log, mux)
 }
 
 // Healthz answers 200 while the program runs (both listeners serve it).
@@ -95,25 +106,104 @@ func integrationOff(mux *http.ServeMux, name string, variables []string, routes 
 	}
 }
 
-// requireAPIToken guards every /api/ route with a bearer token when tokens
-// are configured; the webhooks keep their partners' own auth.
-func requireAPIToken(tokens []string, next http.Handler) http.Handler {
-	if len(tokens) == 0 {
+// credential is one key the API accepts, as its SHA-256, and who presents it.
+type credential struct {
+	sha256 [sha256.Size]byte
+	caller caller
+}
+
+// caller is who made a request: the name of the key it presented (never the
+// key). A named caller's Idempotency-Keys are its own (scoped); the shared
+// tokens' caller and an open API's anonymous one keep the unscoped ids of
+// before callers had names.
+type caller struct {
+	name   string // "" when the API is open
+	scoped bool
+}
+
+type callerContextKey struct{}
+
+// callerOf is who made r: the zero caller when the API is open.
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(callerContextKey{}).(caller)
+	return c
+}
+
+// credentials are the named keys, then the shared tokens, hashed.
+func (d Deps) credentials() []credential {
+	var out []credential
+	for _, k := range d.APIKeys {
+		out = append(out, credential{sha256: k.SHA256, caller: caller{name: k.Caller, scoped: true}})
+	}
+	for _, t := range d.APITokens {
+		out = append(out, credential{sha256: sha256.Sum256([]byte(t)), caller: caller{name: config.SharedTokenCaller}})
+	}
+	if len(d.APITokens) > 0 && d.Log != nil {
+		d.Log.Warn("CAREBRIDGE_API_TOKENS is deprecated: its tokens are shared and name no caller; give each caller its own key in CAREBRIDGE_API_KEYS",
+			slog.String("caller", config.SharedTokenCaller))
+	}
+	return out
+}
+
+// authenticate finds the caller whose key is authorization's bearer token:
+// its SHA-256 is compared with every credential's, in constant time.
+func authenticate(creds []credential, authorization string) (caller, bool) {
+	scheme, key, _ := strings.Cut(authorization, " ")
+	if !strings.EqualFold(scheme, "Bearer") || key == "" {
+		return caller{}, false
+	}
+	sum := sha256.Sum256([]byte(key))
+	found := -1
+	for i, c := range creds {
+		found = subtle.ConstantTimeSelect(subtle.ConstantTimeCompare(sum[:], c.sha256[:]), i, found)
+	}
+	if found < 0 {
+		return caller{}, false
+	}
+	return creds[found].caller, true
+}
+
+// requireAPIToken guards every /api/ route with a bearer key when keys or
+// tokens are configured; the webhooks keep their partners' own auth. The
+// request then carries its caller (callerOf), and its line in the log
+// ("api request") names the caller, never the key.
+func requireAPIToken(creds []credential, log *slog.Logger, next http.Handler) http.Handler {
+	if len(creds) == 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			ok := 0
-			for _, t := range tokens {
-				ok |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
-			}
-			if ok != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
-				writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: "a bearer token is required"})
-				return
-			}
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r)
+			return
 		}
-		next.ServeHTTP(w, r)
+		who, ok := authenticate(creds, r.Header.Get("Authorization"))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
+			writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: "a bearer token is required"})
+			return
+		}
+		inner := r.WithContext(context.WithValue(r.Context(), callerContextKey{}, who))
+		rec := &callerStatus{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, inner)
+		r.Pattern = inner.Pattern // the mux matched the copy; the request's own log line names the route
+		if log != nil {
+			log.LogAttrs(r.Context(), slog.LevelInfo, "api request", slog.String("caller", who.name),
+				slog.String("route", inner.Pattern), slog.Int("status", rec.status),
+				slog.String("workflow_id", w.Header().Get("X-Workflow-Id")))
+		}
 	})
 }
+
+// callerStatus remembers the status an /api/ route answered, for its line.
+type callerStatus struct {
+	http.ResponseWriter
+	status int
+}
+
+func (c *callerStatus) WriteHeader(status int) {
+	c.status = status
+	c.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *callerStatus) Unwrap() http.ResponseWriter { return c.ResponseWriter }

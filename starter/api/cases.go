@@ -41,17 +41,20 @@ func (a *caseAPI) routes(mux *http.ServeMux) {
 // 202 only once Temporal has recorded the signal, so a sender that sees
 // anything else retries and nothing is lost.
 func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
+	// The headers first: an unauthenticated sender gets its 401 before it
+	// has made us read (and hold) up to 20 MiB.
+	if failed := a.auth.CheckHeaders(r.Header); failed != "" {
+		a.log.Warn("carevalidate webhook refused", slog.String("check", failed))
+		refuseCareValidate(w)
+		return
+	}
 	body, ok := readBody(w, r, webhookBodyLimit)
 	if !ok {
 		return
 	}
-	if failed := a.auth.Check(r.Header, body); failed != "" {
+	if failed := a.auth.CheckSignature(r.Header, body); failed != "" {
 		a.log.Warn("carevalidate webhook refused", slog.String("check", failed), slog.String("body_sha256", hmacsig.BodyHash(body)))
-		message := "the auth header is missing or wrong"
-		if failed == "signature" {
-			message = "x-cv-signature does not match the body"
-		}
-		writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: message})
+		refuseCareValidate(w)
 		return
 	}
 	ev, err := carevalidate.Parse(body)
@@ -87,6 +90,13 @@ func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
 	a.log.Info("carevalidate event recorded", slog.String("workflow_id", id), slog.String("run_id", run.GetRunID()),
 		slog.String("event", ev.Type))
 	writeJSON(w, http.StatusAccepted, map[string]string{"workflow_id": id})
+}
+
+// refuseCareValidate is every refused delivery's answer, the same whichever
+// check failed: the answer must not tell a prober which secret it got right.
+// The log line says which.
+func refuseCareValidate(w http.ResponseWriter) {
+	writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: "the delivery could not be authenticated"})
 }
 
 // caseSummary is what the Web UI's list shows of a case: CareValidate's

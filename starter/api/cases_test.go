@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/internal/hmacsig"
+	"github.com/carebridge/carebridge/starter/api"
 	"github.com/carebridge/carebridge/webhooks/carevalidate"
 	"github.com/carebridge/carebridge/workflows"
 )
@@ -57,20 +60,21 @@ func TestCareValidateWebhookAnswers(t *testing.T) {
 		code          string            // an error's code
 		message       string            // an error's message
 		fields        map[string]string // an error's fields
+		check         string            // a refusal's check, in the log line only
 	}{
 		{name: "recorded", body: example, header: []string{cvHeader, cvSecret}, status: http.StatusAccepted},
 		{name: "recorded, signed", signingSecret: "signing", body: example,
 			header: []string{cvHeader, cvSecret, carevalidate.SignatureHeader, hmacsig.Sign([]byte("signing"), carevalidatetest.Example)},
 			status: http.StatusAccepted},
 		{name: "no auth header", body: example, status: http.StatusUnauthorized, code: "unauthorized",
-			message: "the auth header is missing or wrong"},
+			message: refused, check: carevalidate.FailedAuthHeader},
 		{name: "a wrong secret", body: example, header: []string{cvHeader, "guess"}, status: http.StatusUnauthorized,
-			code: "unauthorized", message: "the auth header is missing or wrong"},
+			code: "unauthorized", message: refused, check: carevalidate.FailedAuthHeader},
 		{name: "a signature that does not match", signingSecret: "signing", body: example,
 			header: []string{cvHeader, cvSecret, carevalidate.SignatureHeader, hmacsig.Sign([]byte("other"), carevalidatetest.Example)},
-			status: http.StatusUnauthorized, code: "unauthorized", message: "x-cv-signature does not match the body"},
+			status: http.StatusUnauthorized, code: "unauthorized", message: refused, check: carevalidate.FailedSignature},
 		{name: "no signature", signingSecret: "signing", body: example, header: []string{cvHeader, cvSecret},
-			status: http.StatusUnauthorized, code: "unauthorized", message: "x-cv-signature does not match the body"},
+			status: http.StatusUnauthorized, code: "unauthorized", message: refused, check: carevalidate.FailedSignatureHeader},
 		{name: "not JSON", body: `event=CASE_CREATED`, header: []string{cvHeader, cvSecret},
 			status: http.StatusBadRequest, code: "invalid_request"},
 		{name: "no event", body: `{"payload":{"case":{"id":"c1"}}}`, header: []string{cvHeader, cvSecret},
@@ -99,7 +103,12 @@ func TestCareValidateWebhookAnswers(t *testing.T) {
 					assert.Equal(t, c.message, e.Message)
 				}
 				if c.status == http.StatusUnauthorized {
-					assert.Contains(t, f.log.String(), `"body_sha256":"`+hmacsig.BodyHash([]byte(c.body))+`"`, "the log names the body by its hash")
+					assert.Contains(t, f.log.String(), `"check":"`+c.check+`"`, "the log line says which check failed")
+					if c.check == carevalidate.FailedSignature {
+						assert.Contains(t, f.log.String(), `"body_sha256":"`+hmacsig.BodyHash([]byte(c.body))+`"`, "the log names the body by its hash")
+					} else {
+						assert.NotContains(t, f.log.String(), "body_sha256", "refused before the body was read")
+					}
 					assert.NotContains(t, f.log.String(), "Chris", "and never quotes it")
 				}
 				return
@@ -121,6 +130,86 @@ func TestCareValidateWebhookAnswers(t *testing.T) {
 			assert.Equal(t, "case", kind)
 			assert.Contains(t, f.log.String(), `"msg":"carevalidate event recorded"`)
 		})
+	}
+}
+
+// refused is every refused CareValidate delivery's message.
+const refused = "the delivery could not be authenticated"
+
+// A refusal says nothing of which check failed: its answer is the same,
+// byte for byte, for a wrong secret and for a wrong signature.
+func TestCareValidateRefusalsAreAllAlike(t *testing.T) {
+	example := string(carevalidatetest.Example)
+	signed := hmacsig.Sign([]byte("signing"), carevalidatetest.Example)
+	var answers []string
+	for _, header := range [][]string{
+		{},
+		{cvHeader, "guess", carevalidate.SignatureHeader, signed},
+		{cvHeader, cvSecret},
+		{cvHeader, cvSecret, carevalidate.SignatureHeader, "not hex"},
+		{cvHeader, cvSecret, carevalidate.SignatureHeader, hmacsig.Sign([]byte("other"), carevalidatetest.Example)},
+	} {
+		f := newFixture(t)
+		f.deps.CareValidate.SigningSecret = "signing"
+		rec := f.do(t, http.MethodPost, "/webhooks/carevalidate", example, header...)
+		require.Equal(t, http.StatusUnauthorized, rec.Code, "%v", header)
+		assert.Empty(t, rec.Header().Get("WWW-Authenticate"))
+		answers = append(answers, rec.Body.String())
+	}
+	for _, a := range answers[1:] {
+		assert.Equal(t, answers[0], a)
+	}
+	assert.JSONEq(t, `{"error":{"code":"unauthorized","message":"`+refused+`"}}`, answers[0])
+}
+
+// unread is a request body that records whether it was read.
+type unread struct {
+	io.Reader
+	read bool
+}
+
+func (u *unread) Read(p []byte) (int, error) { u.read = true; return u.Reader.Read(p) }
+
+// serveBody serves one request whose body is b, through api.New(f.deps).
+func (f *fixture) serveBody(path string, b io.Reader, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, path, b)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	if f.api == nil {
+		f.api = api.New(f.deps)
+	}
+	rec := httptest.NewRecorder()
+	f.api.ServeHTTP(rec, req)
+	return rec
+}
+
+// The auth header is checked before the body is read: an unauthenticated
+// sender cannot make the starter read (and hold) 20 MiB.
+func TestCareValidateChecksTheHeaderBeforeTheBody(t *testing.T) {
+	for name, header := range map[string][]string{
+		"no auth header":    {},
+		"a wrong secret":    {cvHeader, "guess"},
+		"no signature":      {cvHeader, cvSecret},
+		"a wrong signature": {cvHeader, cvSecret, carevalidate.SignatureHeader, "zz"},
+	} {
+		f := newFixture(t)
+		f.deps.CareValidate.SigningSecret = "signing"
+		body := &unread{Reader: strings.NewReader(tooLarge(19 << 20))}
+		rec := f.serveBody("/webhooks/carevalidate", body, header...)
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, name)
+		assert.False(t, body.read, "%s: refused before the body was read", name)
+	}
+}
+
+// While CareValidate moves to a new secret, the previous one opens too.
+func TestCareValidateAcceptsThePreviousSecret(t *testing.T) {
+	for _, secret := range []string{cvSecret, "cv-previous"} {
+		f := newFixture(t)
+		f.deps.CareValidate.PreviousSecret = "cv-previous"
+		f.expectSignalWithStart(t)
+		rec := f.do(t, http.MethodPost, "/webhooks/carevalidate", string(carevalidatetest.Example), cvHeader, secret)
+		assert.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 	}
 }
 

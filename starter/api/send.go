@@ -2,17 +2,24 @@ package api
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/carebridge/carebridge/activities"
@@ -31,6 +38,24 @@ type sendAPI struct {
 	temporal  client.Client
 	taskQueue string
 	starts    *starts
+	memo      converter.DataConverter // reads the memos starts wrote
+	log       *slog.Logger
+}
+
+// What a send's start puts in its run's memo (encrypted by the codec like
+// every payload): who started it, and with an Idempotency-Key, the lead's
+// fingerprint. Neither is PHI.
+const (
+	memoCaller          = "caller"
+	memoLeadFingerprint = "lead_fingerprint"
+)
+
+// memoConverter decodes what a start put in a run's memo.
+func (d Deps) memoConverter() converter.DataConverter {
+	if d.DataConverter != nil {
+		return d.DataConverter
+	}
+	return converter.GetDefaultDataConverter()
 }
 
 var sendRoutes = []string{"POST /api/alleviate/send", "GET /api/alleviate/send/{id}"}
@@ -122,9 +147,21 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	if strings.ContainsFunc(key, unicode.IsControl) {
+		writeError(w, http.StatusBadRequest, apiError{
+			Code: "invalid_request", Message: "Idempotency-Key holds a control character",
+			Fields: map[string]string{"Idempotency-Key": "printable characters only"},
+		})
+		return
+	}
 
-	id := workflows.SendWorkflowID(key)
+	who := callerOf(r)
+	id := sendWorkflowID(who, key)
 	w.Header().Set("X-Workflow-Id", id)
+	var fingerprint string
+	if key != "" && len(a.EmailHashKey) > 0 {
+		fingerprint = leadFingerprint(a.EmailHashKey, req)
+	}
 	run, err := a.temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
 		ID:        id,
 		TaskQueue: a.taskQueue,
@@ -138,10 +175,25 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    a.searchAttributes(req),
+		Memo:                     sendMemo(who, fingerprint),
 	}, workflows.AlleviateSendName, req)
 	if err != nil {
 		a.starts.refused(w, r, err, "the send could not be recorded; retry with the same Idempotency-Key")
 		return
+	}
+	if fingerprint != "" {
+		same, err := a.sameLead(r.Context(), id, run.GetRunID(), fingerprint)
+		switch {
+		case err != nil:
+			writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable",
+				Message: "the send this Idempotency-Key names could not be checked; retry with the same Idempotency-Key"})
+			return
+		case !same:
+			writeError(w, http.StatusUnprocessableEntity, apiError{Code: "idempotency_key_reused",
+				Message: "this Idempotency-Key was already used with a different lead; a new lead needs a new key",
+				Fields:  map[string]string{"Idempotency-Key": "already used with a different lead"}})
+			return
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), a.Wait)
@@ -164,6 +216,112 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 			"status_url":  "/api/alleviate/send/" + id,
 		})
 	}
+}
+
+// sendWorkflowID names the run of a send by caller with key. A named
+// caller's Idempotency-Key is its own: the id derives from (caller, key),
+// joined by a NUL that no caller's name holds, so two callers with one key
+// get two sends. Without a named caller (an open API, or the shared
+// CAREBRIDGE_API_TOKENS) the key alone names the run, as before callers had
+// names, so that a send started then keeps its id. Without a key each send
+// is a new run.
+func sendWorkflowID(who caller, key string) string {
+	if !who.scoped {
+		return workflows.SendWorkflowID("", key)
+	}
+	return workflows.SendWorkflowID(who.name, key)
+}
+
+// sendMemo is what a send's run keeps of who started it and of its lead:
+// the caller's name and the lead's fingerprint, when there are.
+func sendMemo(who caller, fingerprint string) map[string]any {
+	memo := map[string]any{}
+	if who.name != "" {
+		memo[memoCaller] = who.name
+	}
+	if fingerprint != "" {
+		memo[memoLeadFingerprint] = fingerprint
+	}
+	if len(memo) == 0 {
+		return nil
+	}
+	return memo
+}
+
+// leadFingerprint tells leads apart without keeping one: an HMAC-SHA256,
+// under CAREBRIDGE_SEARCH_HASH_KEY, of the lead as the workflow gets it
+// (trimmed, site_name read as instance_name: the JSON array of its five
+// values in a fixed order), never the lead nor a plain hash of it. It is
+// "<key id>.<hex HMAC>": the key id (8 hex digits of an HMAC of a constant)
+// tells a fingerprint made under another key, which cannot be compared.
+func leadFingerprint(hashKey []byte, req workflows.SendRequest) string {
+	canonical, _ := json.Marshal([]string{req.FormName, req.Phone, req.Name, req.Email, req.Instance})
+	m := hmac.New(sha256.New, hashKey)
+	m.Write([]byte("carebridge send lead v1\x00"))
+	m.Write(canonical)
+	return fingerprintKeyID(hashKey) + "." + hex.EncodeToString(m.Sum(nil))
+}
+
+func fingerprintKeyID(hashKey []byte) string {
+	m := hmac.New(sha256.New, hashKey)
+	m.Write([]byte("carebridge send lead key id"))
+	return hex.EncodeToString(m.Sum(nil))[:8]
+}
+
+// sameLead says whether the run a start returned (new, or the key's
+// existing one) was started with the lead whose fingerprint is given: it
+// reads the run's memo. A run without a fingerprint (started before
+// fingerprints, or without CAREBRIDGE_SEARCH_HASH_KEY), with one made under
+// another hash key, or with one that cannot be decoded cannot tell, and
+// answers as before: the run's own answer.
+func (a *sendAPI) sameLead(ctx context.Context, id, runID, fingerprint string) (bool, error) {
+	desc, err := a.temporal.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		return false, err
+	}
+	payload := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoLeadFingerprint]
+	if payload == nil {
+		return true, nil
+	}
+	var theirs string
+	if err := a.memo.FromPayload(payload, &theirs); err != nil {
+		slogOr(a.log).LogAttrs(ctx, slog.LevelWarn, "a send's lead fingerprint could not be read: its Idempotency-Key is not checked",
+			slog.String("workflow_id", id), slog.String("error", err.Error()))
+		return true, nil
+	}
+	theirKey, _, _ := strings.Cut(theirs, ".")
+	ourKey, _, _ := strings.Cut(fingerprint, ".")
+	if theirKey != ourKey {
+		return true, nil
+	}
+	return hmac.Equal([]byte(theirs), []byte(fingerprint)), nil
+}
+
+// ownedByAnother says whether the run described, started by a named
+// caller, is not who's: another caller's send is not found. A run that
+// names no caller (started before callers had names, or while the API was
+// open) is anyone's, as before; a name that cannot be read is another's.
+func (a *sendAPI) ownedByAnother(desc *workflowservice.DescribeWorkflowExecutionResponse, who caller) bool {
+	if who.name == "" {
+		return false // an open API
+	}
+	payload := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoCaller]
+	if payload == nil {
+		return false
+	}
+	var owner string
+	if err := a.memo.FromPayload(payload, &owner); err != nil {
+		return true
+	}
+	return owner != who.name
+}
+
+// slogOr is log, or a logger that drops everything when there is none.
+func slogOr(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
 }
 
 // searchAttributes let operators find sends in the Web UI: by form, by
@@ -259,6 +417,10 @@ func (a *sendAPI) status(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		writeError(w, http.StatusServiceUnavailable, apiError{Code: "temporal_unavailable", Message: "Temporal could not be reached"})
+		return
+	}
+	if a.ownedByAnother(desc, callerOf(r)) {
+		writeError(w, http.StatusNotFound, notFound)
 		return
 	}
 	info := desc.GetWorkflowExecutionInfo()

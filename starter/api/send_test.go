@@ -1,8 +1,13 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -10,17 +15,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/mocks"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/clients/alleviate"
+	"github.com/carebridge/carebridge/internal/config"
+	"github.com/carebridge/carebridge/starter/api"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -39,6 +48,7 @@ func (f *fixture) expectSends(t *testing.T, answer alleviate.Answer, getErr erro
 	t.Helper()
 	var starts []started
 	run := mocks.NewWorkflowRun(t)
+	run.On("GetRunID").Return(runID).Maybe()
 	get := run.On("Get", mock.Anything, mock.Anything).Return(getErr)
 	if getErr == nil {
 		get.Run(func(args mock.Arguments) { *args.Get(1).(*alleviate.Answer) = answer })
@@ -203,14 +213,15 @@ func TestSendStart(t *testing.T) {
 func TestSendIdempotencyKey(t *testing.T) {
 	f := newFixture(t)
 	starts := f.expectSends(t, created, nil)
+	f.describeRuns(t, starts)
 	for range 2 {
 		rec := f.do(t, http.MethodPost, "/api/alleviate/send", johnDoe, "Idempotency-Key", "lead-42")
 		assert.Equal(t, http.StatusOK, rec.Code)
-		assert.Equal(t, workflows.SendWorkflowID("lead-42"), rec.Header().Get("X-Workflow-Id"))
+		assert.Equal(t, workflows.SendWorkflowID("", "lead-42"), rec.Header().Get("X-Workflow-Id"))
 	}
 	require.Len(t, *starts, 2)
 	for _, s := range *starts {
-		assert.Equal(t, workflows.SendWorkflowID("lead-42"), s.options.ID)
+		assert.Equal(t, workflows.SendWorkflowID("", "lead-42"), s.options.ID)
 		assert.NotContains(t, s.options.ID, "lead-42", "the key is hashed")
 		assert.Equal(t, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, s.options.WorkflowIDReusePolicy)
 		assert.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING, s.options.WorkflowIDConflictPolicy)
@@ -312,4 +323,287 @@ func TestSendStatusAnswers(t *testing.T) {
 			assert.Equal(t, c.want, jsonOf(t, rec))
 		})
 	}
+}
+
+// runID is the run every mocked start returns.
+const runID = "run-1"
+
+// describeRuns stands in for Temporal's ids: the first start of an id makes
+// its run, and DescribeWorkflowExecution shows that run's memo, encoded as
+// the SDK encodes it (the default data converter here). A later start of
+// the id gets that run, whatever its own memo said.
+func (f *fixture) describeRuns(t *testing.T, starts *[]started) {
+	t.Helper()
+	f.temporal.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, runID).Return(
+		func(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+			for _, s := range *starts {
+				if s.options.ID == id {
+					return describedWithMemo(t, s.options.Memo), nil
+				}
+			}
+			return nil, serviceerror.NewNotFound("workflow not found")
+		})
+}
+
+// describedWithMemo is a running run whose memo is memo.
+func describedWithMemo(t *testing.T, memo map[string]any) *workflowservice.DescribeWorkflowExecutionResponse {
+	t.Helper()
+	fields := map[string]*commonpb.Payload{}
+	for k, v := range memo {
+		p, err := converter.GetDefaultDataConverter().ToPayload(v)
+		require.NoError(t, err)
+		fields[k] = p
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, Memo: &commonpb.Memo{Fields: fields}}}
+}
+
+// Two named callers' keys, as CAREBRIDGE_API_KEYS gives them: hashed.
+const (
+	alphaKey = "alpha-key-7f3c9b1e"
+	betaKey  = "beta-key-0d42aa6c"
+)
+
+func withCallers(f *fixture) {
+	f.deps.APIKeys = []config.APIKey{
+		{Caller: "alpha", SHA256: sha256.Sum256([]byte(alphaKey))},
+		{Caller: "beta", SHA256: sha256.Sum256([]byte(betaKey))},
+	}
+}
+
+func bearer(key string) string { return "Bearer " + key }
+
+// anotherLead is johnDoe with another phone: another lead.
+var anotherLead = strings.Replace(johnDoe, "555-123-4567", "555-987-6543", 1)
+
+// A named key is accepted; its caller's name, never the key, is on the run
+// (memo "caller") and in the request's line in the log.
+func TestSendNamedCaller(t *testing.T) {
+	f := newFixture(t)
+	withCallers(f)
+	starts := f.expectSends(t, created, nil)
+	rec := f.do(t, http.MethodPost, "/api/alleviate/send", johnDoe, "Authorization", bearer(betaKey))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Len(t, *starts, 1)
+	assert.Equal(t, map[string]any{"caller": "beta"}, (*starts)[0].options.Memo, "no key, no fingerprint")
+
+	var line map[string]any
+	for l := range strings.Lines(f.log.String()) {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m))
+		if m["msg"] == "api request" {
+			line = m
+		}
+	}
+	require.NotNil(t, line, "the request's line: %s", f.log.String())
+	assert.Equal(t, "beta", line["caller"])
+	assert.Equal(t, "POST /api/alleviate/send", line["route"])
+	assert.EqualValues(t, http.StatusOK, line["status"])
+	assert.Equal(t, rec.Header().Get("X-Workflow-Id"), line["workflow_id"])
+	assert.NotContains(t, f.log.String(), betaKey, "never the key")
+	assert.NotContains(t, f.log.String(), "john", "never the lead")
+}
+
+// A key that is not one of them, or not a bearer one, answers 401 and
+// starts nothing (the mock expects no start).
+func TestSendWrongKey(t *testing.T) {
+	f := newFixture(t)
+	withCallers(f)
+	for _, authorization := range []string{"", bearer("alpha-key"), bearer(alphaKey + " "), "Basic " + alphaKey, alphaKey, "Bearer "} {
+		rec := f.do(t, http.MethodPost, "/api/alleviate/send", johnDoe, "Authorization", authorization, "Idempotency-Key", "k")
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, authorization)
+		assert.Equal(t, "unauthorized", errorOf(t, rec).Code, authorization)
+		assert.Empty(t, rec.Header().Get("X-Workflow-Id"), authorization)
+	}
+	assert.NotContains(t, f.log.String(), alphaKey)
+}
+
+// Idempotency-Keys are the caller's own: two callers with one key get two
+// runs, neither the id the key alone names.
+func TestSendTwoCallersOneKey(t *testing.T) {
+	f := newFixture(t)
+	withCallers(f)
+	starts := f.expectSends(t, created, nil)
+	f.describeRuns(t, starts)
+	for _, key := range []string{alphaKey, betaKey} {
+		rec := f.do(t, http.MethodPost, "/api/alleviate/send", johnDoe, "Authorization", bearer(key), "Idempotency-Key", "lead-42")
+		assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	}
+	require.Len(t, *starts, 2)
+	alpha, beta := (*starts)[0].options, (*starts)[1].options
+	assert.NotEqual(t, alpha.ID, beta.ID, "two callers, two sends")
+	assert.NotEqual(t, workflows.SendWorkflowID("", "lead-42"), alpha.ID)
+	assert.NotEqual(t, workflows.SendWorkflowID("", "lead-42"), beta.ID)
+	assert.Equal(t, workflows.SendWorkflowID("alpha", "lead-42"), alpha.ID)
+	assert.True(t, strings.HasPrefix(alpha.ID, workflows.SendWorkflowIDPrefix+"key-"), alpha.ID)
+	assert.Equal(t, "alpha", alpha.Memo["caller"])
+	assert.Equal(t, "beta", beta.Memo["caller"])
+}
+
+// The same caller with the same key and the same lead finds the same run:
+// its answer, and Alleviate sees the lead once. The lead as the workflow
+// reads it counts, not its bytes.
+func TestSendSameCallerSameKeySameLead(t *testing.T) {
+	f := newFixture(t)
+	withCallers(f)
+	starts := f.expectSends(t, created, nil)
+	f.describeRuns(t, starts)
+	reordered := `{"instance_name":"ect","email":"john.doe@example.com","name":" John Doe ","phone":"555-123-4567","form_name":"vip_tlc_bunionectomy_ect","extra":1}`
+	for _, body := range []string{johnDoe, johnDoe, reordered} {
+		rec := f.do(t, http.MethodPost, "/api/alleviate/send", body, "Authorization", bearer(alphaKey), "Idempotency-Key", "lead-42")
+		assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.Equal(t, created.Body, rec.Body.String())
+		assert.Equal(t, workflows.SendWorkflowID("alpha", "lead-42"), rec.Header().Get("X-Workflow-Id"))
+	}
+	require.Len(t, *starts, 3)
+	for _, s := range *starts {
+		assert.Equal(t, (*starts)[0].options.Memo, s.options.Memo, "one lead, one fingerprint")
+	}
+	fingerprint, _ := (*starts)[0].options.Memo["lead_fingerprint"].(string)
+	assert.Regexp(t, `^[0-9a-f]{8}\.[0-9a-f]{64}$`, fingerprint)
+	for _, value := range []string{"john", "555", "example.com"} {
+		assert.NotContains(t, strings.ToLower(fingerprint), value, "no PHI in the memo")
+	}
+}
+
+// The same caller's key with another lead answers 422 naming
+// Idempotency-Key; the run keeps its lead and no second send happens (the
+// run's Get is not called again).
+func TestSendSameKeyAnotherLead(t *testing.T) {
+	f := newFixture(t)
+	withCallers(f)
+	starts := f.expectSends(t, created, nil)
+	f.describeRuns(t, starts)
+	first := f.do(t, http.MethodPost, "/api/alleviate/send", johnDoe, "Authorization", bearer(alphaKey), "Idempotency-Key", "lead-42")
+	require.Equal(t, http.StatusOK, first.Code)
+
+	rec := f.do(t, http.MethodPost, "/api/alleviate/send", anotherLead, "Authorization", bearer(alphaKey), "Idempotency-Key", "lead-42")
+	assert.Equal(t, http.StatusUnprocessableEntity, rec.Code)
+	e := errorOf(t, rec)
+	assert.Equal(t, "idempotency_key_reused", e.Code)
+	assert.Equal(t, map[string]string{"Idempotency-Key": "already used with a different lead"}, e.Fields)
+	assert.Equal(t, first.Header().Get("X-Workflow-Id"), rec.Header().Get("X-Workflow-Id"), "names the key's run")
+	assert.NotContains(t, rec.Body.String(), "555")
+
+	// Another caller's same key is another send: no 422.
+	rec = f.do(t, http.MethodPost, "/api/alleviate/send", anotherLead, "Authorization", bearer(betaKey), "Idempotency-Key", "lead-42")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	// And the first lead, again, still answers.
+	rec = f.do(t, http.MethodPost, "/api/alleviate/send", johnDoe, "Authorization", bearer(alphaKey), "Idempotency-Key", "lead-42")
+	assert.Equal(t, http.StatusOK, rec.Code)
+}
+
+// A run that cannot tell its lead answers as before: one started before
+// fingerprints, or whose fingerprint was made under another
+// CAREBRIDGE_SEARCH_HASH_KEY. Without the key nothing is fingerprinted and
+// nothing described. A describe that fails answers 503: retry.
+func TestSendKeyReuseThatCannotBeTold(t *testing.T) {
+	id := workflows.SendWorkflowID("alpha", "lead-42")
+	for _, c := range []struct {
+		name string
+		memo map[string]any
+	}{
+		{"no fingerprint", map[string]any{"caller": "alpha"}},
+		{"another hash key", map[string]any{"caller": "alpha", "lead_fingerprint": "0badc0de." + strings.Repeat("0", 64)}},
+		{"not a string", map[string]any{"caller": "alpha", "lead_fingerprint": 42}},
+	} {
+		f := newFixture(t)
+		withCallers(f)
+		f.expectSends(t, created, nil)
+		f.temporal.On("DescribeWorkflowExecution", mock.Anything, id, runID).Return(describedWithMemo(t, c.memo), nil)
+		rec := f.do(t, http.MethodPost, "/api/alleviate/send", anotherLead, "Authorization", bearer(alphaKey), "Idempotency-Key", "lead-42")
+		assert.Equal(t, http.StatusOK, rec.Code, c.name)
+	}
+
+	f := newFixture(t)
+	withCallers(f)
+	f.deps.Send.EmailHashKey = nil
+	starts := f.expectSends(t, created, nil)
+	rec := f.do(t, http.MethodPost, "/api/alleviate/send", anotherLead, "Authorization", bearer(alphaKey), "Idempotency-Key", "lead-42")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, map[string]any{"caller": "alpha"}, (*starts)[0].options.Memo)
+
+	f = newFixture(t)
+	withCallers(f)
+	run := mocks.NewWorkflowRun(t)
+	run.On("GetRunID").Return(runID) // and no Get: nothing is waited for
+	f.temporal.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflows.AlleviateSendName, mock.Anything).Return(run, nil)
+	f.temporal.On("DescribeWorkflowExecution", mock.Anything, id, runID).Return(nil, serviceerror.NewUnavailable("down"))
+	rec = f.do(t, http.MethodPost, "/api/alleviate/send", johnDoe, "Authorization", bearer(alphaKey), "Idempotency-Key", "lead-42")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "temporal_unavailable", errorOf(t, rec).Code)
+	assert.Equal(t, id, rec.Header().Get("X-Workflow-Id"), "the send is recorded: retry with the key")
+}
+
+// CAREBRIDGE_API_TOKENS (deprecated) still opens the API: its tokens are
+// one caller, whose keys keep the ids they had before callers had names.
+func TestSendSharedTokens(t *testing.T) {
+	f := newFixture(t)
+	withCallers(f)
+	f.deps.APITokens = []string{"t1", "t2"}
+	starts := f.expectSends(t, created, nil)
+	f.describeRuns(t, starts)
+	for _, token := range []string{"t1", "t2"} {
+		rec := f.do(t, http.MethodPost, "/api/alleviate/send", johnDoe, "Authorization", bearer(token), "Idempotency-Key", "lead-42")
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, workflows.SendWorkflowID("", "lead-42"), rec.Header().Get("X-Workflow-Id"))
+	}
+	require.Len(t, *starts, 2)
+	assert.Equal(t, "api-tokens", (*starts)[0].options.Memo["caller"])
+	assert.Contains(t, f.log.String(), "CAREBRIDGE_API_TOKENS is deprecated")
+}
+
+// An Idempotency-Key holding a control character is refused: a key is
+// text, and a NUL would blur whose key it is.
+func TestSendRefusesAControlCharacterInTheKey(t *testing.T) {
+	f := newFixture(t)
+	withCallers(f)
+	rec := f.do(t, http.MethodPost, "/api/alleviate/send", johnDoe, "Authorization", bearer(alphaKey), "Idempotency-Key", "lead\x0042")
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Equal(t, map[string]string{"Idempotency-Key": "printable characters only"}, errorOf(t, rec).Fields)
+}
+
+// A send's status is its caller's: another named caller is told there is
+// no such send. A run that names no caller (older, or started while the API
+// was open) is anyone's, as before.
+func TestSendStatusIsTheCallers(t *testing.T) {
+	const id = "alleviate-send-key-0123"
+	for _, c := range []struct {
+		name   string
+		memo   map[string]any
+		key    string
+		status int
+	}{
+		{"its caller", map[string]any{"caller": "alpha"}, alphaKey, http.StatusOK},
+		{"another caller", map[string]any{"caller": "alpha"}, betaKey, http.StatusNotFound},
+		{"a name that cannot be read", map[string]any{"caller": 42}, alphaKey, http.StatusNotFound},
+		{"no caller on the run", nil, betaKey, http.StatusOK},
+	} {
+		f := newFixture(t)
+		withCallers(f)
+		f.temporal.On("DescribeWorkflowExecution", mock.Anything, id, "").Return(describedWithMemo(t, c.memo), nil)
+		rec := f.do(t, http.MethodGet, "/api/alleviate/send/"+id, "", "Authorization", bearer(c.key))
+		assert.Equal(t, c.status, rec.Code, c.name)
+		if c.status == http.StatusNotFound {
+			assert.Equal(t, "send_not_found", errorOf(t, rec).Code, c.name)
+		} else {
+			assert.Equal(t, "running", jsonOf(t, rec)["status"], c.name)
+		}
+	}
+}
+
+// The request's own line (internal/metrics) still names the route a named
+// caller's request matched, as it did before requests carried a caller.
+func TestSendNamedCallerRequestLineKeepsItsRoute(t *testing.T) {
+	f := newFixture(t)
+	withCallers(f)
+	f.expectSends(t, created, nil)
+	var lines bytes.Buffer
+	handler := f.metrics.Instrument(slog.New(slog.NewJSONHandler(&lines, nil)), api.New(f.deps))
+	req := httptest.NewRequest(http.MethodPost, "/api/alleviate/send", strings.NewReader(johnDoe))
+	req.Header.Set("Authorization", bearer(alphaKey))
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, lines.String(), `"msg":"http request","route":"POST /api/alleviate/send"`)
 }

@@ -9,9 +9,18 @@
 // (internal/hmacsig). Any v1 may match any configured secret (rotation on
 // either side); other parts are ignored; comparisons are constant-time; t
 // must be within a tolerance of now, in either direction.
+//
+// The header arrives unauthenticated, so what it may cost is bounded before
+// any MAC is computed: at most MaxHeaderSize bytes and MaxV1 v1 values, and
+// a t within the tolerance (Check, which needs no body). Then one MAC is
+// computed per body form and secret and compared with every v1 (Match): the
+// hashing never grows with the number of v1 values.
 package akute
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -26,6 +35,13 @@ const Header = "x-akute-signature"
 
 // DefaultTolerance is Stripe's default, which Akute publishes none of.
 const DefaultTolerance = 5 * time.Minute
+
+// The bounds of a header. Akute sends one v1 (two while it rolls its
+// secret); a timestamp and eight 64-digit MACs take about 560 bytes.
+const (
+	MaxHeaderSize = 1 << 10
+	MaxV1         = 8
+)
 
 // Why a delivery failed verification. None of them carries the expected MAC.
 var (
@@ -42,12 +58,16 @@ type Signature struct {
 	V1        []string // hex MACs, as given
 }
 
-// ParseHeader reads a header. It needs exactly one t (digits) and at least
-// one v1; parts it does not know are ignored.
+// ParseHeader reads a header. It needs exactly one t (digits) and one to
+// MaxV1 v1 values, in at most MaxHeaderSize bytes; parts it does not know are
+// ignored.
 func ParseHeader(header string) (Signature, error) {
 	header = strings.TrimSpace(header)
 	if header == "" {
 		return Signature{}, ErrMissingHeader
+	}
+	if len(header) > MaxHeaderSize {
+		return Signature{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformedHeader, MaxHeaderSize)
 	}
 	var sig Signature
 	seenT := false
@@ -70,9 +90,13 @@ func ParseHeader(header string) (Signature, error) {
 			}
 			sig.Timestamp, seenT = t, true
 		case "v1":
-			if value != "" {
-				sig.V1 = append(sig.V1, value)
+			if value == "" {
+				continue
 			}
+			if len(sig.V1) == MaxV1 {
+				return Signature{}, fmt.Errorf("%w: more than %d v1 values", ErrMalformedHeader, MaxV1)
+			}
+			sig.V1 = append(sig.V1, value)
 		}
 	}
 	if !seenT {
@@ -103,15 +127,22 @@ func ParseSecrets(list string) [][]byte {
 }
 
 // Verify returns nil for a delivery Akute signed, or one of the Err values
-// (wrapped) saying why not. The MAC is checked before the time, so that a
-// forged request learns nothing about the tolerance.
+// (wrapped) saying why not: Check, then Match.
 func (v Verifier) Verify(header string, body []byte) error {
-	sig, err := ParseHeader(header)
+	sig, err := v.Check(header)
 	if err != nil {
 		return err
 	}
-	if !v.matches(sig, body) {
-		return ErrNoMatch
+	return v.Match(sig, body)
+}
+
+// Check does what needs no body and no MAC: it parses the header (bounded)
+// and checks its time, so that a caller refuses a bad header before it reads
+// the body. The tolerance it reveals is documented anyway.
+func (v Verifier) Check(header string) (Signature, error) {
+	sig, err := ParseHeader(header)
+	if err != nil {
+		return Signature{}, err
 	}
 	now := time.Now
 	if v.Now != nil {
@@ -124,29 +155,43 @@ func (v Verifier) Verify(header string, body []byte) error {
 	at := time.Unix(sig.Timestamp, 0)
 	switch {
 	case now().Sub(at) > tolerance:
-		return ErrStale
+		return Signature{}, ErrStale
 	case at.Sub(now()) > tolerance:
-		return ErrFuture
+		return Signature{}, ErrFuture
 	}
-	return nil
+	return sig, nil
 }
 
-func (v Verifier) matches(sig Signature, body []byte) bool {
+// Match returns nil when one of sig's v1 values is the MAC of body under
+// one of the secrets, else ErrNoMatch. It computes one MAC per body form and
+// secret, never one per v1, and checks every combination without stopping
+// early, so timing says nothing about which secret or form came close.
+func (v Verifier) Match(sig Signature, body []byte) error {
+	var given [][]byte
+	for _, h := range sig.V1 {
+		if mac, err := hex.DecodeString(h); err == nil {
+			given = append(given, mac)
+		}
+	}
 	prefix := strconv.FormatInt(sig.Timestamp, 10) + "."
 	matched := false
-	// Every combination is checked, without stopping early, so timing says
-	// nothing about which secret or candidate came close.
 	for _, candidate := range hmacsig.Candidates(body) {
-		message := append([]byte(prefix), candidate...)
 		for _, secret := range v.Secrets {
-			for _, mac := range sig.V1 {
-				if hmacsig.Equal(secret, message, mac) {
+			m := hmac.New(sha256.New, secret)
+			m.Write([]byte(prefix))
+			m.Write(candidate)
+			want := m.Sum(nil)
+			for _, mac := range given {
+				if hmac.Equal(want, mac) {
 					matched = true
 				}
 			}
 		}
 	}
-	return matched
+	if !matched {
+		return ErrNoMatch
+	}
+	return nil
 }
 
 // Sign returns the header Akute would send for body at t, for the sandbox

@@ -92,6 +92,60 @@ func TestVerifyRefuses(t *testing.T) {
 	}
 }
 
+// The header is bounded before any MAC: at most MaxV1 v1 values and
+// MaxHeaderSize bytes.
+func TestHeaderBounds(t *testing.T) {
+	v := verifier("whsec_current")
+	good := Sign(secret, now, body)
+	wrong := ",v1=" + strings.Repeat("ab", 32)
+	assert.NoError(t, v.Verify(good+strings.Repeat(wrong, MaxV1-1), body), "%d v1 values, one of them right", MaxV1)
+	assert.ErrorIs(t, v.Verify(good+strings.Repeat(wrong, MaxV1), body), ErrMalformedHeader, "one v1 too many")
+	assert.ErrorIs(t, v.Verify(good+",x="+strings.Repeat("a", MaxHeaderSize), body), ErrMalformedHeader, "over 1 KiB")
+}
+
+// The attack the bounds stop: 10,000 v1 values over a 0.9 MB body cost one
+// HMAC each before (15 s of a core for 14,000); now the header is refused
+// before any. The bound is generous: the refusal takes microseconds.
+func TestTenThousandV1ValuesAreRefusedAtOnce(t *testing.T) {
+	large := []byte(strings.Repeat("x", 900_000))
+	for name, v1 := range map[string]string{"one-byte values": "00", "MAC-long values": strings.Repeat("ab", 32)} {
+		header := "t=" + strconv.FormatInt(now.Unix(), 10) + strings.Repeat(",v1="+v1, 10_000)
+		start := time.Now()
+		err := verifier("whsec_current", "whsec_next").Verify(header, large)
+		assert.ErrorIs(t, err, ErrMalformedHeader, name)
+		assert.Less(t, time.Since(start), time.Second, name)
+	}
+}
+
+// The time is checked before any MAC: a stale or future t is refused
+// whatever its MACs, so an old header costs no hashing.
+func TestTimeIsCheckedBeforeTheMAC(t *testing.T) {
+	v := verifier("whsec_current")
+	_, err := v.Check(Sign(secret, now.Add(-time.Hour), body))
+	assert.ErrorIs(t, err, ErrStale)
+	_, err = v.Check("t=" + strconv.FormatInt(now.Add(time.Hour).Unix(), 10) + ",v1=00")
+	assert.ErrorIs(t, err, ErrFuture)
+	sig, err := v.Check(Sign(secret, now, body))
+	require.NoError(t, err)
+	assert.NoError(t, v.Match(sig, body))
+}
+
+// Match computes one MAC per body form and secret and compares it with
+// every v1: more v1 values cost a hex decoding each, never another HMAC
+// (whose allocations, hmac.New and Sum, would show here).
+func TestMatchComputesNoMACPerV1(t *testing.T) {
+	v := verifier("whsec_current")
+	wrong := strings.Repeat("ab", 32)
+	one := Signature{Timestamp: now.Unix(), V1: []string{wrong}}
+	eight := Signature{Timestamp: now.Unix(), V1: []string{wrong, wrong, wrong, wrong, wrong, wrong, wrong, wrong}}
+	raw := []byte("not JSON: one body form")
+	allocs := func(sig Signature) float64 {
+		return testing.AllocsPerRun(20, func() { _ = v.Match(sig, raw) })
+	}
+	extra := allocs(eight) - allocs(one)
+	assert.LessOrEqual(t, extra, float64(2*7), "seven more v1 values: their decoding and the slice only")
+}
+
 func TestToleranceIsConfigurable(t *testing.T) {
 	v := verifier("whsec_current")
 	v.Tolerance = time.Hour
