@@ -98,7 +98,7 @@ func TestComposeGivesEachProgramItsRequiredConfiguration(t *testing.T) {
 		assert.Contains(t, s["worker"].Environment, v, "worker")
 	}
 	for _, v := range []string{"TEMPORAL_ADDRESS", "CAREBRIDGE_CODEC_KEYS", "CAREVALIDATE_AUTH_SECRET", "AKUTE_WEBHOOK_SECRET",
-		"CAREBRIDGE_API_TOKENS", "CAREBRIDGE_CODEC_AUTH_TOKEN", "CAREBRIDGE_SEND_TASK_QUEUE",
+		"CAREBRIDGE_API_KEYS", "CAREBRIDGE_CODEC_AUTH_TOKEN", "CAREBRIDGE_SEND_TASK_QUEUE",
 		// Eager sends run in the starter: the send's upstreams too.
 		"ACTIVEPIECES_WEBHOOK_URL", "REALTIME_BASE_URL", "ALLEVIATE_BASE_URL", "ALLEVIATE_API_KEY"} {
 		assert.Contains(t, s["starter"].Environment, v, "starter")

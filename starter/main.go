@@ -84,8 +84,8 @@ func main() {
 	internal.Handle("GET /metrics", reg.Handler())
 	internal.Handle("/codec/", http.StripPrefix("/codec", codec.Handler(tc.Codec, cfg.CodecAuthToken, cfg.CodecCORSOrigins)))
 
-	if len(cfg.APITokens) == 0 {
-		logger.Warn("the starter's /api routes are open to anyone who can reach it: set CAREBRIDGE_API_TOKENS")
+	if len(cfg.APITokens) == 0 && len(cfg.APIKeys) == 0 {
+		logger.Warn("the starter's /api routes are open to anyone who can reach it: set CAREBRIDGE_API_KEYS")
 	}
 	if cfg.CodecAuthToken == "" {
 		logger.Warn("the codec endpoint decrypts for anyone who can reach the internal listener: set CAREBRIDGE_CODEC_AUTH_TOKEN",
