@@ -372,3 +372,17 @@ func TestAkuteTaskAndMedicationEvents(t *testing.T) {
 	c.signal(workflows.SignalClose)
 	c.run(workflows.CaseInput{CaseID: "c11"})
 }
+
+// A worker without workflows.Interceptors() would apply operators' signals in
+// no defined order: it refuses to run a case at all, loudly.
+func TestACaseNeedsTheInterceptors(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	workflows.Register(env, workflows.Activities{Runs: activities.NewRuns(nil), Akute: activities.NewAkute(akute.New(akute.Config{}), "")},
+		workflows.DefaultCaseConfig())
+	env.ExecuteWorkflow(workflows.CaseWorkflowName, workflows.CaseInput{CaseID: "no-interceptor"})
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "workflows.Interceptors()")
+}
