@@ -147,7 +147,7 @@ func TestCallersTwoCallersOneKeyGetTwoSends(t *testing.T) {
 	var named []string
 	for line := range strings.Lines(out) {
 		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "api request" && m["workflow_id"] != "" {
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "http request" && m["caller"] != nil && m["workflow_id"] != "" {
 			named = append(named, m["caller"].(string)+" "+m["workflow_id"].(string))
 		}
 	}

@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -69,11 +70,14 @@ func (r *Registry) Handler() http.Handler {
 func (r *Registry) Close() error { return r.closer.Close() }
 
 // Instrument counts, times and (with a logger) logs every request by its mux
-// route pattern: never a query string or a body, which can carry PHI.
+// route pattern: never a query string or a body, which can carry PHI. What a
+// handler adds with Annotate (the caller's name) joins the request's line.
 func (r *Registry) Instrument(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		notes := &annotations{}
+		req = req.WithContext(context.WithValue(req.Context(), annotationsKey{}, notes))
 		next.ServeHTTP(rec, req)
 		route := req.Pattern
 		if route == "" {
@@ -83,10 +87,24 @@ func (r *Registry) Instrument(logger *slog.Logger, next http.Handler) http.Handl
 		elapsed := time.Since(start)
 		r.latency.WithLabelValues(route, req.Method).Observe(elapsed.Seconds())
 		if logger != nil {
-			logger.Info("http request", slog.String("route", route), slog.Int("status", rec.status),
-				slog.Duration("duration", elapsed), slog.String("workflow_id", rec.Header().Get("X-Workflow-Id")))
+			attrs := append([]slog.Attr{slog.String("route", route), slog.Int("status", rec.status),
+				slog.Duration("duration", elapsed), slog.String("workflow_id", rec.Header().Get("X-Workflow-Id"))}, notes.attrs...)
+			logger.LogAttrs(req.Context(), slog.LevelInfo, "http request", attrs...)
 		}
 	})
+}
+
+// annotations are what the handlers of one request add to its line.
+type annotations struct{ attrs []slog.Attr }
+
+type annotationsKey struct{}
+
+// Annotate adds attributes to the log line of the request whose context ctx
+// is (Instrument's): ids and names, never PHI or a credential.
+func Annotate(ctx context.Context, attrs ...slog.Attr) {
+	if notes, ok := ctx.Value(annotationsKey{}).(*annotations); ok {
+		notes.attrs = append(notes.attrs, attrs...)
+	}
 }
 
 // statusRecorder remembers the status a handler wrote.

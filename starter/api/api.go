@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/carebridge/carebridge/internal/config"
+	"github.com/carebridge/carebridge/internal/metrics"
 	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/webhooks/carevalidate"
 )
@@ -85,7 +86,7 @@ func New(d Deps) http.Handler {
 		integrationOff(mux, config.IntegrationAkute, config.AkuteWebhookVariables, akuteRoutes...)
 	}
 	mux.HandleFunc("GET /healthz", Healthz)
-	return requireAPIToken(d.credentials(), d.Log, mux)
+	return requireAPIToken(d.credentials(), mux)
 }
 
 // Healthz answers 200 while the program runs (both listeners serve it).
@@ -166,8 +167,8 @@ func authenticate(creds []credential, authorization string) (caller, bool) {
 // requireAPIToken guards every /api/ route with a bearer key when keys or
 // tokens are configured; the webhooks keep their partners' own auth. The
 // request then carries its caller (callerOf), and its line in the log
-// ("api request") names the caller, never the key.
-func requireAPIToken(creds []credential, log *slog.Logger, next http.Handler) http.Handler {
+// (internal/metrics) names the caller, never the key.
+func requireAPIToken(creds []credential, next http.Handler) http.Handler {
 	if len(creds) == 0 {
 		return next
 	}
@@ -182,28 +183,9 @@ func requireAPIToken(creds []credential, log *slog.Logger, next http.Handler) ht
 			writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: "a bearer token is required"})
 			return
 		}
+		metrics.Annotate(r.Context(), slog.String("caller", who.name))
 		inner := r.WithContext(context.WithValue(r.Context(), callerContextKey{}, who))
-		rec := &callerStatus{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, inner)
+		next.ServeHTTP(w, inner)
 		r.Pattern = inner.Pattern // the mux matched the copy; the request's own log line names the route
-		if log != nil {
-			log.LogAttrs(r.Context(), slog.LevelInfo, "api request", slog.String("caller", who.name),
-				slog.String("route", inner.Pattern), slog.Int("status", rec.status),
-				slog.String("workflow_id", w.Header().Get("X-Workflow-Id")))
-		}
 	})
 }
-
-// callerStatus remembers the status an /api/ route answered, for its line.
-type callerStatus struct {
-	http.ResponseWriter
-	status int
-}
-
-func (c *callerStatus) WriteHeader(status int) {
-	c.status = status
-	c.ResponseWriter.WriteHeader(status)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (c *callerStatus) Unwrap() http.ResponseWriter { return c.ResponseWriter }
