@@ -35,19 +35,26 @@ func timelineHas(s workflows.CaseState, typ string) bool {
 }
 
 // An operator's command while a create executes is tested through the real
-// programs (integration/akute_creates_test.go): the SDK's test environment
+// programs (integration/creates_test.go): the SDK's test environment
 // answers a cancelled activity at once, without the activity's own answer.
+
+// unansweredCreate is a case whose decision's task Akute creates at once and
+// answers late, after the client's timeout: the create goes unanswered.
+func unansweredCreate(t *testing.T, caseID string, timeout, late time.Duration) *caseTest {
+	c := newCaseTest(t, func(cfg *akute.Config) { cfg.Timeout = timeout })
+	steps := script(caseID)
+	c.send(steps[0].Body) // the patient's sync
+	c.then(func() {
+		require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: late, Times: 1, Only: "POST /tasks"}))
+	})
+	c.send(steps[2].Body) // the decision: a task
+	return c
+}
 
 // A create whose answer does not come within the client's timeout is not
 // repeated: Akute's webhook confirms the one it made.
 func TestATimedOutCreateIsConfirmedNotRepeated(t *testing.T) {
-	c := newCaseTest(t, func(cfg *akute.Config) { cfg.Timeout = time.Second })
-	steps := script("timeout")
-	c.send(steps[0].Body)
-	c.then(func() {
-		require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: 3 * time.Second, Times: 1, Only: "POST /tasks"}))
-	})
-	c.send(steps[2].Body)
+	c := unansweredCreate(t, "timeout", time.Second, 3*time.Second)
 	c.then(func() {
 		s := c.state()
 		require.Len(t, s.Unconfirmed, 1, "no answer: maybe created")
@@ -64,13 +71,7 @@ func TestATimedOutCreateIsConfirmedNotRepeated(t *testing.T) {
 // With no webhook within the wait, the case asks an operator
 // (AkuteAmbiguousCreate); skip, since the task exists, ends it.
 func TestAnUnconfirmedCreateAsksForAnOperator(t *testing.T) {
-	c := newCaseTest(t, func(cfg *akute.Config) { cfg.Timeout = time.Second })
-	steps := script("silent")
-	c.send(steps[0].Body)
-	c.then(func() {
-		require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: 3 * time.Second, Times: 1, Only: "POST /tasks"}))
-	})
-	c.send(steps[2].Body)
+	c := unansweredCreate(t, "silent", time.Second, 3*time.Second)
 	c.at += workflows.DefaultConfirmWait
 	c.then(func() {
 		s := c.state()
@@ -90,13 +91,7 @@ func TestAnUnconfirmedCreateAsksForAnOperator(t *testing.T) {
 // A task.created webhook that arrives before the create is known to be
 // unanswered (Akute notifies as it creates) still confirms it.
 func TestAnEarlyWebhookConfirmsAnUnansweredCreate(t *testing.T) {
-	c := newCaseTest(t, func(cfg *akute.Config) { cfg.Timeout = 2 * time.Second })
-	steps := script("early")
-	c.send(steps[0].Body)
-	c.then(func() {
-		require.NoError(t, c.akute.Inject(fake.Fault{AnswerLate: 5 * time.Second, Times: 1, Only: "POST /tasks"}))
-	})
-	c.send(steps[2].Body)
+	c := unansweredCreate(t, "early", 2*time.Second, 5*time.Second)
 	c.then(func() {}) // the create times out meanwhile
 	c.env.RegisterDelayedCallback(func() {
 		require.Eventually(t, func() bool { return len(c.akute.Tasks()) == 1 }, 5*time.Second, 10*time.Millisecond)
