@@ -84,6 +84,25 @@ func TestComposeUIUsesTheCodecEndpoint(t *testing.T) {
 	assert.Contains(t, s["starter"].Environment["CAREBRIDGE_CODEC_CORS_ORIGINS"], "localhost:8233")
 }
 
+// Nobody reaches Temporal or its Web UI from another host: the frontend is
+// published nowhere, the UI on the host's loopback with its write actions
+// off; and no secrets file is committed or built into the image.
+func TestComposeKeepsTemporalAndTheUIPrivate(t *testing.T) {
+	s := compose(t)
+	assert.Empty(t, s["temporal"].Ports, "the frontend stays on compose's own network")
+	for _, p := range s["temporal-ui"].Ports {
+		assert.True(t, strings.HasPrefix(p, "127.0.0.1:"), "the Web UI on the host's loopback only: %s", p)
+	}
+	assert.Equal(t, "true", s["temporal-ui"].Environment["TEMPORAL_DISABLE_WRITE_ACTIONS"], "no terminate, reset, signal or update from the UI")
+	assert.Equal(t, "${CAREVALIDATE_AUTH_HEADER:-}", s["starter"].Environment["CAREVALIDATE_AUTH_HEADER"],
+		"no default that turns the integration on without its secret")
+	for _, ignore := range []string{"../.gitignore", "../.dockerignore"} {
+		b, err := os.ReadFile(ignore)
+		require.NoError(t, err)
+		assert.Contains(t, strings.Split(string(b), "\n"), ".env", "%s keeps .env files out", ignore)
+	}
+}
+
 func TestComposeRegistersEverySearchAttribute(t *testing.T) {
 	cmd := strings.Join(compose(t)["temporal-admin-tools"].Command, " ")
 	for name, typ := range workflows.SearchAttributes {
