@@ -151,8 +151,11 @@ func createTask(ctx workflow.Context, req activities.TaskRequest) (activities.Ta
 			}
 			return out, err
 		case errors.As(err, &timeout):
-			if timeout.TimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
-				return out, err // never started
+			switch timeout.TimeoutType() {
+			case enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
+				// Never started: an attempt that starts times out on its
+				// heartbeat or its StartToClose long before the hour.
+				return out, err
 			}
 			return out, errMaybeCreated
 		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeAkuteAmbiguous:

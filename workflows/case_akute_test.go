@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/carebridge/carebridge/activities"
@@ -245,4 +246,22 @@ func TestTheWorstCaseStateStaysUnder256KB(t *testing.T) {
 	t.Logf("the worst-case state: %d bytes (tasks %d, seen keys %d, timeline %d, decisions %d, payments %d)",
 		len(b), len(s.Tasks), len(s.SeenKeys), len(s.Timeline), len(s.Decisions), len(s.Payments))
 	assert.Less(t, len(b), 200<<10, "a margin under Temporal's 256 KB warning")
+}
+
+// An Akute call no worker ran for its hour (the workers were down) is not
+// reported as Akute's silence: the case says a worker may be missing.
+func TestACallNoWorkerRanSaysSo(t *testing.T) {
+	c := newCaseTest(t)
+	c.env.OnActivity(activities.SyncAkutePatientName, mock.Anything, mock.Anything).
+		Return(activities.PatientSynced{}, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, nil)).Once()
+	c.send(script("no-worker")[0].Body)
+	c.then(func() {
+		s := c.state()
+		require.NotNil(t, s.Attention)
+		assert.Equal(t, workflows.ErrTypeCallTimedOut, s.Attention.ErrorType)
+		assert.Contains(t, s.Attention.Error, "no worker ran the call")
+	})
+	c.signal(workflows.SignalSkip)
+	c.signal(workflows.SignalClose)
+	c.run(workflows.CaseInput{CaseID: "no-worker"})
 }
