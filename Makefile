@@ -2,15 +2,16 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint unit tools bench test-faults test-postgres postgres histories test-ui
+.PHONY: run test lint unit tools bench test-faults test-postgres postgres histories test-ui test-traces jaeger promtool rules test-alerts
 
-## run: Temporal dev server, sandbox, worker and starter; Ctrl-C stops them.
+## run: Temporal dev server, sandbox, worker and starter, in development mode (CAREBRIDGE_DEV=true: open, plain HTTP,
+## loopback only); Ctrl-C stops them.
 run:
 	@echo "Building (the pinned temporal CLI takes a few minutes the first time)..."
 	$(GO) run ./cmd/devstack
 
-## test: formatting, vet, staticcheck, every test (integration included), a short fuzz run.
-test: lint
+## test: formatting, vet, staticcheck, the alert rules (promtool), every test (integration included), a short fuzz run.
+test: lint rules
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime 150000x ./webhooks/akute/
 	$(GO) test -run '^$$' -fuzz '^FuzzStringify$$' -fuzztime 150000x ./internal/hmacsig/
@@ -28,11 +29,22 @@ histories:
 test-faults:
 	$(GO) test -count=1 -tags faults -timeout 20m -v ./faults/
 
-## test-postgres: the production topology natively: Temporal's server on PostgreSQL, two workers, the core paths and three faults.
+## test-traces: one send and one CareValidate delivery, traced by the real stack into Jaeger (the pinned Go tool of
+## tools/jaeger, in memory, on loopback) and read back: every hop, one trace each, parents present, no PHI.
+test-traces: jaeger
+	$(GO) test -count=1 -tags traces -timeout 15m -v ./traces/
+
+## jaeger: build the pinned Jaeger v2 (tools/jaeger/go.mod; cached afterwards).
+jaeger:
+	$(GO) -C tools/jaeger tool -n jaeger >/dev/null
+
+## test-postgres: the production topology natively: Temporal's server on PostgreSQL with mTLS, two workers, the core
+## paths with carebridge in production mode (TLS listeners, credentials), the security checks and three faults.
 POSTGRES_CORE = TestSendReturnsAlleviatesAnswer|TestSendUnknownPatientIs404|TestSendSurvivesAnUpstreamFailingTwice|TestCaseLifeThroughTheWebhook|TestAkuteTaskCompletedReachesTheCase
+POSTGRES_SECURITY = TestTemporalRequiresClientCertificates|TestProductionStarterServesTLSAndARotatedCertificate
 POSTGRES_FAULTS = TestWorkerKilledMidLoad|TestDatabaseRestartedMidLoad|TestTemporalRestartedMidLoad
 test-postgres: tools postgres
-	$(GO) test -count=1 -timeout 15m -v -run '^($(POSTGRES_CORE))$$' ./integration/ -args -server postgres
+	$(GO) test -count=1 -timeout 15m -v -run '^($(POSTGRES_CORE)|$(POSTGRES_SECURITY))$$' ./integration/ -args -server postgres
 	$(GO) test -count=1 -tags faults -timeout 15m -v -run '^($(POSTGRES_FAULTS))$$' ./faults/ -args -server postgres
 
 ## postgres: install Debian's PostgreSQL when it is missing (the tests start a throwaway cluster of their own).
@@ -47,6 +59,23 @@ test-ui: tools
 		{ echo "Installing Chromium..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	cd uitest && npm ci --no-audit --no-fund --loglevel=error
 	$(GO) test -count=1 -tags ui -timeout 15m -v ./uitest/
+
+## rules: check deploy/prometheus/alerts.yml and run its unit tests (alerts_test.yml) with promtool.
+rules: promtool
+	promtool check rules deploy/prometheus/alerts.yml
+	cd deploy/prometheus && promtool test rules alerts_test.yml
+
+## promtool: install Debian's Prometheus (promtool, prometheus) when promtool is missing.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || \
+		{ echo "Installing Prometheus..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+
+## test-alerts: the stack scraped by a real Prometheus with the alert rules, a real Alertmanager: a case needing
+## attention fires its alert and resolves it after retry; every dashboard panel's query returns series.
+test-alerts: tools promtool
+	@command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || \
+		{ echo "Installing Alertmanager..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager >/dev/null; }
+	$(GO) test -count=1 -tags alerts -timeout 15m -v -run '^TestAlerts' ./deploy/
 
 ## unit: the tests that need no Temporal server (seconds).
 unit:

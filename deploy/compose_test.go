@@ -55,11 +55,11 @@ func TestComposeServices(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	assert.Equal(t, []string{"postgresql", "starter", "temporal", "temporal-admin-tools", "temporal-ui", "worker"}, names)
+	assert.Equal(t, []string{"alertmanager", "jaeger", "postgresql", "prometheus", "starter", "temporal", "temporal-admin-tools", "temporal-ui", "worker"}, names)
 
 	for name, svc := range s {
 		if svc.Image != "" && !strings.HasPrefix(svc.Image, "carebridge:") { // our own build is tagged locally
-			assert.Regexp(t, regexp.MustCompile(`:[0-9][0-9.]*$`), svc.Image, "%s pins its image", name)
+			assert.Regexp(t, regexp.MustCompile(`:v?[0-9][0-9.]*$`), svc.Image, "%s pins its image", name)
 		}
 	}
 	for _, name := range []string{"postgresql", "temporal", "worker", "starter"} {
@@ -185,4 +185,91 @@ func TestComposeTemporalMatchesTheTestedTopology(t *testing.T) {
 	}
 	assert.Contains(t, compose(t)["temporal"].Volumes,
 		"./deploy/temporal/dynamicconfig.yaml:"+env["DYNAMIC_CONFIG_FILE_PATH"]+":ro", "the same dynamic configuration")
+}
+
+// Traces: compose's Jaeger (pinned) takes the programs' OTLP on compose's
+// own network, its UI on the host's loopback only; a clinic's own endpoint
+// wins.
+func TestComposeSendsTracesToJaeger(t *testing.T) {
+	s := compose(t)
+	j := s["jaeger"]
+	assert.Regexp(t, `^jaegertracing/jaeger:2\.[0-9]+\.[0-9]+$`, j.Image, "Jaeger v2, pinned")
+	require.NotEmpty(t, j.Ports, "the Jaeger UI is published for the operators")
+	for _, p := range j.Ports {
+		assert.True(t, strings.HasPrefix(p, "127.0.0.1:"), "Jaeger on the host's loopback only: %s", p)
+		assert.False(t, strings.HasSuffix(p, ":4317") || strings.HasSuffix(p, ":4318"), "OTLP stays on compose's network: %s", p)
+	}
+	for _, name := range []string{"worker", "starter"} {
+		assert.Equal(t, "${OTEL_EXPORTER_OTLP_ENDPOINT:-http://jaeger:4318}", s[name].Environment["OTEL_EXPORTER_OTLP_ENDPOINT"],
+			"%s exports its traces to compose's Jaeger unless told otherwise", name)
+	}
+}
+
+// Metrics and alerts: compose's Prometheus (pinned) scrapes the starter's
+// internal listener and every worker under the job names the rules and the
+// dashboard use, loads the committed rules and sends to compose's
+// Alertmanager; both UIs on the host's loopback only.
+func TestComposeScrapesAndAlerts(t *testing.T) {
+	s := compose(t)
+	p, am := s["prometheus"], s["alertmanager"]
+	assert.Regexp(t, `^prom/prometheus:v[0-9]+\.[0-9]+\.[0-9]+$`, p.Image, "Prometheus, pinned")
+	assert.Regexp(t, `^prom/alertmanager:v[0-9]+\.[0-9]+\.[0-9]+$`, am.Image, "Alertmanager, pinned")
+	assert.Contains(t, p.Volumes, "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro")
+	assert.Contains(t, p.Volumes, "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro")
+	assert.Contains(t, am.Volumes, "./deploy/prometheus/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro")
+	assert.Contains(t, p.Command, "--config.file=/etc/prometheus/prometheus.yml")
+	assert.Contains(t, am.Command, "--config.file=/etc/alertmanager/alertmanager.yml")
+	for _, svc := range []service{p, am} {
+		require.NotEmpty(t, svc.Ports)
+		for _, port := range svc.Ports {
+			assert.True(t, strings.HasPrefix(port, "127.0.0.1:"), "on the host's loopback only: %s", port)
+		}
+	}
+
+	raw, err := os.ReadFile("prometheus/prometheus.yml")
+	require.NoError(t, err)
+	var cfg struct {
+		RuleFiles []string `yaml:"rule_files"`
+		Alerting  struct {
+			Alertmanagers []struct {
+				StaticConfigs []struct {
+					Targets []string `yaml:"targets"`
+				} `yaml:"static_configs"`
+			} `yaml:"alertmanagers"`
+		} `yaml:"alerting"`
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+			DNSSDConfigs []struct {
+				Names []string `yaml:"names"`
+				Port  int      `yaml:"port"`
+			} `yaml:"dns_sd_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &cfg))
+	assert.Equal(t, []string{"/etc/prometheus/alerts.yml"}, cfg.RuleFiles, "the mounted rules")
+	require.Len(t, cfg.Alerting.Alertmanagers, 1)
+	assert.Equal(t, []string{"alertmanager:9093"}, cfg.Alerting.Alertmanagers[0].StaticConfigs[0].Targets)
+	jobs := map[string]int{}
+	for i, j := range cfg.ScrapeConfigs {
+		jobs[j.JobName] = i
+	}
+	require.Contains(t, jobs, "carebridge-starter")
+	require.Contains(t, jobs, "carebridge-worker")
+	starter := cfg.ScrapeConfigs[jobs["carebridge-starter"]]
+	_, internalPort, _ := strings.Cut(s["starter"].Environment["CAREBRIDGE_INTERNAL_ADDR"], ":")
+	assert.Equal(t, []string{"starter:" + internalPort}, starter.StaticConfigs[0].Targets, "the starter's internal listener")
+	worker := cfg.ScrapeConfigs[jobs["carebridge-worker"]]
+	require.Len(t, worker.DNSSDConfigs, 1, "every worker replica")
+	assert.Equal(t, []string{"worker"}, worker.DNSSDConfigs[0].Names)
+	_, metricsPort, _ := strings.Cut(s["worker"].Environment["CAREBRIDGE_METRICS_ADDR"], ":")
+	assert.Equal(t, metricsPort, fmt.Sprint(worker.DNSSDConfigs[0].Port), "the workers' CAREBRIDGE_METRICS_ADDR")
+
+	rules, err := os.ReadFile("prometheus/alerts.yml")
+	require.NoError(t, err)
+	for _, job := range []string{"carebridge-worker"} {
+		assert.Contains(t, string(rules), `job="`+job+`"`, "the rules use the scrape job names")
+	}
 }

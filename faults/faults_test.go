@@ -88,6 +88,13 @@ func TestMain(m *testing.M) {
 		fmt.Println("faults: starting the stack:", err)
 		os.Exit(1)
 	}
+	// The temporal CLI reaches Temporal's server on PostgreSQL with an
+	// operator's client certificate (mTLS): TEMPORAL_TLS_* of ClientEnv.
+	// The programs run in development mode (the load sends no credentials),
+	// on loopback.
+	for k, v := range stack.ClientEnv() {
+		os.Setenv(k, v)
+	}
 	sandbox.activepieces = fake.Control{URL: stack.SandboxURL + "/activepieces"}
 	sandbox.realtime = fake.Control{URL: stack.SandboxURL + "/realtime"}
 	sandbox.alleviate = fake.Control{URL: stack.SandboxURL + "/alleviate"}

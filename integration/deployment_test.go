@@ -41,7 +41,9 @@ func (p *program) output() string {
 func startProgram(t *testing.T, name string, env map[string]string) *program {
 	t.Helper()
 	p := &program{cmd: exec.Command(filepath.Join(stack.Bin(), name))}
-	p.cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
+	// Development mode, as the stack's programs, unless env says otherwise
+	// (the last value of a variable wins).
+	p.cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "CAREBRIDGE_DEV=true"}
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}

@@ -5,9 +5,11 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,8 +37,10 @@ const (
 // signingSecret turns on CareValidate's optional x-cv-signature.
 const signingSecret = "integration-signing-secret"
 
-// server picks the Temporal server: the dev server, or "postgres" for
-// Temporal's own server on PostgreSQL with two workers (make test-postgres).
+// server picks the Temporal server: the dev server, or "postgres" for the
+// production topology (make test-postgres): Temporal's own server on
+// PostgreSQL with mTLS, two workers, and carebridge's programs in
+// production mode (TLS on their listeners, credentials required).
 var server = flag.String("server", "", `"postgres": run against Temporal's own server on PostgreSQL`)
 
 var (
@@ -70,16 +74,17 @@ func run(m *testing.M) int {
 	}
 	logs, _ := os.Create(logPath)
 
-	workers := 1
-	if *server == devstack.ServerPostgres {
+	workers, production := 1, *server == devstack.ServerPostgres
+	if production {
 		workers = 2
 	}
 	stack, err = devstack.Start(ctx, devstack.Options{
-		RepoRoot: root,
-		DataDir:  dir,
-		Headless: true,
-		Server:   *server,
-		Workers:  workers,
+		RepoRoot:   root,
+		DataDir:    dir,
+		Headless:   true,
+		Server:     *server,
+		Workers:    workers,
+		Production: production,
 		Env: map[string]string{
 			"CAREBRIDGE_SEND_WAIT":        sendWait.String(),
 			"CAREVALIDATE_SIGNING_SECRET": signingSecret,
@@ -96,6 +101,18 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer stack.Stop()
+	// This process and the programs it starts are clients of the stack:
+	// the temporal CLI finds Temporal's client certificate in TEMPORAL_TLS_*,
+	// HTTP clients trust the stack's CA. Programs a test starts with this
+	// environment run in development mode, as the stack's do, unless the
+	// stack runs in production mode.
+	for k, v := range stack.ClientEnv() {
+		os.Setenv(k, v)
+	}
+	if ca := stack.CA(); ca != nil && production {
+		http.DefaultTransport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
+	}
+	os.Setenv("CAREBRIDGE_DEV", fmt.Sprint(!production))
 	temporal, err = dialWithCodec()
 	if err != nil {
 		fmt.Println("integration: dialing temporal:", err)
@@ -127,7 +144,7 @@ func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byt
 
 // runCLI runs the pinned temporal CLI against the suite's server.
 func runCLI(args ...string) (string, error) {
-	out, err := exec.Command(stack.TemporalCLI(), append(args, "--address", stack.TemporalAddr)...).CombinedOutput()
+	out, err := exec.Command(stack.TemporalCLI(), append(args, stack.TemporalCLIArgs()...)...).CombinedOutput()
 	return string(out), err
 }
 
@@ -138,6 +155,7 @@ func dialWithCodec() (client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.Dial(client.Options{HostPort: stack.TemporalAddr,
-		DataConverter: keys.DataConverter(), FailureConverter: keys.FailureConverter()})
+	opts := stack.TemporalClientOptions()
+	opts.DataConverter, opts.FailureConverter = keys.DataConverter(), keys.FailureConverter()
+	return client.Dial(opts)
 }

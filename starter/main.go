@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/internal/metrics"
+	"github.com/carebridge/carebridge/internal/tracing"
 	"github.com/carebridge/carebridge/starter/api"
 	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/webhooks/carevalidate"
@@ -36,20 +36,37 @@ const shutdownGrace = 30 * time.Second
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		os.Exit(config.Healthcheck(config.FromOS().HTTPAddr(), "/healthz"))
+		env := config.FromOS()
+		os.Exit(config.Healthcheck(env.HTTPAddr(), "/healthz", env.ServesTLS()))
 	}
-	logger := config.Logger("starter")
+	logger := tracing.Logger(config.Logger("starter")) // a request's line carries its trace_id
 	env := config.FromOS()
 	cfg := env.LoadStarter()
 	if err := env.Err(); err != nil {
 		config.Exit("starter", err)
 	}
 	tc := cfg.Temporal
+	// Traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed
+	// after the send worker and the client stopped (internal/tracing).
+	flushTraces, err := tracing.Setup(context.Background(), "starter", logger)
+	if err != nil {
+		config.Exit("starter", err)
+	}
+	defer flushTraces()
+	// The certificate is re-read when its files change (rotation without
+	// a restart); both listeners serve it.
+	tlsConfig, err := cfg.TLS.ServerConfig(logger)
+	if err != nil {
+		config.Exit("starter", err)
+	}
 	reg := metrics.New("carebridge_starter")
 
 	// Lazy: the starter comes up (and answers 503) while Temporal is down,
 	// and reconnects when it is back.
-	c, err := client.NewLazyClient(tc.ClientOptions(logger, reg.SDK))
+	clientOptions := tc.ClientOptions(logger, reg.SDK)
+	// Starts and signals, and the send worker's runs and steps, are traced.
+	clientOptions.Interceptors = append(clientOptions.Interceptors, tracing.TemporalInterceptor())
+	c, err := client.NewLazyClient(clientOptions)
 	if err != nil {
 		config.Exit("starter", err)
 	}
@@ -67,7 +84,7 @@ func main() {
 		deps.Send = &api.Send{Wait: cfg.SendWait, EmailHashKey: []byte(cfg.SearchHashKey), Eager: eager}
 	}
 	if eager {
-		defer hostSendWorker(ctx, c, tc.SendTaskQueue, wiring.Send(cfg.Send), logger)()
+		defer hostSendWorker(ctx, c, tc.SendTaskQueue, wiring.Send(cfg.Send), logger, reg.UpstreamErrors())()
 	}
 	if cv := cfg.CareValidate; cv != nil {
 		deps.CareValidate = &carevalidate.Auth{Header: cv.AuthHeader, Secret: cv.AuthSecret,
@@ -77,6 +94,9 @@ func main() {
 		deps.Akute = &akutewebhook.Verifier{Secrets: akutewebhook.ParseSecrets(ak.Secrets), Tolerance: ak.Tolerance}
 	}
 	go api.LogMissingSearchAttributes(ctx, deps)
+	// The on-call gauges: cases by status, sends running long or failed,
+	// Temporal reachable (docs/operations.md, "Alerts").
+	go reg.NewOnCall(c, tc.Options.Namespace, logger).Run(ctx, cfg.OnCallInterval)
 
 	internal := http.NewServeMux()
 	internal.HandleFunc("GET /healthz", api.Healthz)
@@ -84,6 +104,11 @@ func main() {
 	internal.Handle("GET /metrics", reg.Handler())
 	internal.Handle("/codec/", http.StripPrefix("/codec", codec.Handler(tc.Codec, cfg.CodecAuthToken, cfg.CodecCORSOrigins)))
 
+	// In production the configuration stops the starter before it gets
+	// here without credentials or TLS; in development it may run open.
+	if cfg.Dev {
+		logger.Warn("development mode (CAREBRIDGE_DEV=true): loopback only; never run it so in production")
+	}
 	if len(cfg.APITokens) == 0 && len(cfg.APIKeys) == 0 {
 		logger.Warn("the starter's /api routes are open to anyone who can reach it: set CAREBRIDGE_API_KEYS")
 	}
@@ -100,19 +125,23 @@ func main() {
 	// inside the instrumentation, so that its 503s are counted too (as
 	// route "unmatched": the mux never saw them).
 	public, private := cfg.PublicListener(), cfg.InternalListener()
+	public.TLS, private.TLS = tlsConfig, tlsConfig
 	servers := []*http.Server{
-		public.Server(reg.Instrument(logger, public.Limit(api.New(deps)))),
-		private.Server(private.Limit(internal)),
+		// A trace per request, its span named by the route the mux matched.
+		public.Server(tracing.Server(reg.Instrument(logger, tracing.Route(public.Limit(api.New(deps)))))),
+		// Counted too (not logged): the codec endpoint's 401s alert.
+		private.Server(private.Limit(reg.Instrument(nil, internal))),
 	}
 	failed := make(chan error, len(servers))
 	for _, srv := range servers {
 		go func() {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := config.ListenAndServe(srv); err != nil {
 				failed <- err
 			}
 		}()
 	}
-	logger.Info("starter listening", slog.String("addr", cfg.HTTPAddr), slog.String("internal_addr", cfg.InternalAddr),
+	logger.Info("starter listening", slog.String("mode", config.Mode(cfg.Dev)), slog.String("tls", cfg.TLS.String()),
+		slog.String("addr", cfg.HTTPAddr), slog.String("internal_addr", cfg.InternalAddr),
 		slog.String("integrations", cfg.On.String()), slog.Bool("eager_sends", eager),
 		slog.String("temporal", tc.Options.HostPort), slog.String("namespace", tc.Options.Namespace),
 		slog.String("task_queue", tc.TaskQueue), slog.String("send_task_queue", tc.SendTaskQueue))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/carebridge/carebridge/activities"
@@ -19,7 +20,8 @@ import (
 // standalone workers poll the same queue, so a send never depends on this
 // one. It keeps trying until Temporal answers (the starter comes up while
 // Temporal is down). The returned func stops it.
-func hostSendWorker(ctx context.Context, c client.Client, queue string, send *activities.Send, log *slog.Logger) (stop func()) {
+func hostSendWorker(ctx context.Context, c client.Client, queue string, send *activities.Send, log *slog.Logger,
+	interceptors ...interceptor.WorkerInterceptor) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	started := make(chan worker.Worker, 1)
 	go func() {
@@ -27,7 +29,7 @@ func hostSendWorker(ctx context.Context, c client.Client, queue string, send *ac
 			w := worker.New(c, queue, worker.Options{
 				WorkerStopTimeout:       shutdownGrace,
 				LocalActivityWorkerOnly: true,
-				Interceptors:            workflows.Interceptors(),
+				Interceptors:            append(workflows.Interceptors(), interceptors...),
 			})
 			workflows.RegisterSends(w, send)
 			err := w.Start()

@@ -5,18 +5,20 @@ package main
 
 import (
 	"cmp"
-	"errors"
+	"context"
 	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/internal/metrics"
+	"github.com/carebridge/carebridge/internal/tracing"
 	"github.com/carebridge/carebridge/worker/wiring"
 	"github.com/carebridge/carebridge/workflows"
 )
@@ -26,9 +28,10 @@ const stopTimeout = 30 * time.Second
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		os.Exit(config.Healthcheck(config.FromOS().MetricsAddr(), "/metrics"))
+		env := config.FromOS()
+		os.Exit(config.Healthcheck(env.MetricsAddr(), "/metrics", env.ServesTLS()))
 	}
-	logger := config.Logger("worker")
+	logger := tracing.Logger(config.Logger("worker"))
 	env := config.FromOS()
 	cfg := env.LoadWorker()
 	if err := env.Err(); err != nil {
@@ -43,8 +46,23 @@ func main() {
 		ConfirmWait:  cmp.Or(cfg.Cases.ConfirmWait, workflows.DefaultConfirmWait),
 	}
 
+	tlsConfig, err := cfg.TLS.ServerConfig(logger) // re-read when its files change
+	if err != nil {
+		config.Exit("worker", err)
+	}
+	// Traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed
+	// after the workers stopped (internal/tracing).
+	flushTraces, err := tracing.Setup(context.Background(), "worker", logger)
+	if err != nil {
+		config.Exit("worker", err)
+	}
+	defer flushTraces()
 	reg := metrics.New("carebridge_worker")
-	c, err := client.Dial(tc.ClientOptions(logger, reg.SDK))
+	clientOptions := tc.ClientOptions(logger, reg.SDK)
+	// The SDK applies a client's interceptors to its workers: every run,
+	// signal and activity is traced.
+	clientOptions.Interceptors = append(clientOptions.Interceptors, tracing.TemporalInterceptor())
+	c, err := client.Dial(clientOptions)
 	if err != nil {
 		config.Exit("worker", err)
 	}
@@ -54,18 +72,18 @@ func main() {
 	mux.Handle("GET /metrics", reg.Handler())
 	go func() {
 		listener := cfg.MetricsListener()
-		srv := listener.Server(listener.Limit(mux))
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		listener.TLS = tlsConfig
+		if err := config.ListenAndServe(listener.Server(listener.Limit(mux))); err != nil {
 			logger.Error("metrics listener failed", slog.String("addr", cfg.MetricsAddr), slog.String("error", err.Error()))
 		}
 	}()
 
-	w := worker.New(c, tc.TaskQueue, workerOptions(false))
+	w := worker.New(c, tc.TaskQueue, workerOptions(false, reg.UpstreamErrors()))
 	workflows.Register(w, workflows.Activities{Send: send, Akute: wiring.Akute(cfg.Akute), Runs: activities.NewRuns(c)}, cases)
 	if send != nil {
 		// The sends' own queue, which the starter's eager starts use too:
 		// a send never depends on the starter's worker.
-		sends := worker.New(c, tc.SendTaskQueue, workerOptions(true))
+		sends := worker.New(c, tc.SendTaskQueue, workerOptions(true, reg.UpstreamErrors()))
 		workflows.RegisterSends(sends, send)
 		if err := sends.Start(); err != nil {
 			config.Exit("worker", err)
@@ -73,7 +91,11 @@ func main() {
 		defer sends.Stop()
 	}
 
-	logger.Info("worker polling", slog.String("integrations", cfg.On.String()),
+	if cfg.Dev {
+		logger.Warn("development mode (CAREBRIDGE_DEV=true): loopback only; never run it so in production")
+	}
+	logger.Info("worker polling", slog.String("mode", config.Mode(cfg.Dev)), slog.String("tls", cfg.TLS.String()),
+		slog.String("integrations", cfg.On.String()),
 		slog.String("task_queue", tc.TaskQueue), slog.String("send_task_queue", tc.SendTaskQueue), slog.String("namespace", tc.Options.Namespace),
 		slog.String("temporal", tc.Options.HostPort), slog.String("metrics", cfg.MetricsAddr))
 	// On SIGINT/SIGTERM: stop polling, let running activities finish (up
@@ -86,7 +108,7 @@ func main() {
 
 // workerOptions are a worker's options; the sends' queue runs its steps as
 // local activities only, so it polls no activity tasks.
-func workerOptions(sendsOnly bool) worker.Options {
+func workerOptions(sendsOnly bool, interceptors ...interceptor.WorkerInterceptor) worker.Options {
 	return worker.Options{
 		WorkerStopTimeout: stopTimeout,
 		// More pollers than the SDK's two: a task finds a poller waiting
@@ -97,7 +119,7 @@ func workerOptions(sendsOnly bool) worker.Options {
 		// not at the SDK's default 80% of the heartbeat timeout.
 		MaxHeartbeatThrottleInterval:     activities.HeartbeatEvery,
 		DefaultHeartbeatThrottleInterval: activities.HeartbeatEvery,
-		Interceptors:                     workflows.Interceptors(),
+		Interceptors:                     append(workflows.Interceptors(), interceptors...), // and the upstream errors' counter
 		LocalActivityWorkerOnly:          sendsOnly,
 	}
 }

@@ -1,6 +1,8 @@
 // Command devstack is `make run`: the Temporal dev server (state kept in
 // .data/temporal.db, Web UI on 8233), the sandbox for every upstream whose
-// URL is not set, the worker and the starter. Ctrl-C stops all of it.
+// URL is not set, the worker and the starter, in development mode
+// (CAREBRIDGE_DEV=true: open, plain HTTP, loopback only). Ctrl-C stops all
+// of it.
 package main
 
 import (
@@ -39,7 +41,8 @@ func main() {
 	defer stack.Stop()
 
 	fmt.Printf(`
-carebridge is running.
+carebridge is running in development mode (CAREBRIDGE_DEV=true): the API and the codec endpoint are open and
+everything speaks plain HTTP, on loopback only. Never run so in production (docs/security.md).
   API            %[1]s  (POST /api/alleviate/send, POST /webhooks/carevalidate)
   Temporal UI    %[2]s  (payloads are encrypted; the UI decrypts through %[6]s/codec)
   Temporal gRPC  %[3]s

@@ -1,13 +1,22 @@
 // Package devstack starts carebridge's whole development stack as separate
 // processes, as an operator would run them: the Temporal dev server (the
 // pinned CLI of tools/go.mod), the sandbox, the worker and the starter.
-// `make run` and the integration tests both use it.
+// `make run`, the integration tests, the fault suite, the UI test, the
+// benchmark and the history recorder use it.
+//
+// The worker and the starter run in development mode (CAREBRIDGE_DEV=true:
+// open, plain HTTP, loopback only) unless the caller asks for production
+// mode (Options.Production): then their listeners serve TLS from a throwaway
+// CA's certificates and they need their credentials. With ServerPostgres,
+// Temporal's frontend requires TLS and client certificates (mTLS) in either
+// mode, and every client of it here presents one.
 package devstack
 
 import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +62,19 @@ type Options struct {
 	// Workers is how many worker processes run (default 1): "worker",
 	// "worker-2", ...
 	Workers int
+	// Production runs the worker and the starter in production mode
+	// (CAREBRIDGE_DEV=false): their listeners serve TLS with a certificate
+	// of the stack's throwaway CA (StarterURL, InternalURL and
+	// WorkerMetricsURL are https; HTTPClient trusts the CA), and the
+	// starter needs its credentials from Env (CAREBRIDGE_API_KEYS or
+	// CAREBRIDGE_API_TOKENS, CAREBRIDGE_CODEC_AUTH_TOKEN). Without it they
+	// run in development mode (CAREBRIDGE_DEV=true).
+	Production bool
 }
+
+// temporalServerName is the name Temporal's certificate carries, and the
+// one its clients verify (TEMPORAL_TLS_SERVER_NAME).
+const temporalServerName = "temporal.carebridge.test"
 
 // Stack is a running stack.
 type Stack struct {
@@ -75,6 +96,12 @@ type Stack struct {
 	WorkerMetricsURL string
 	env              []string          // the worker's and starter's environment
 	given            map[string]string // what the stack set in it
+
+	ca          *CA               // with Production or ServerPostgres
+	httpClient  *http.Client      // trusts ca
+	temporalTLS *tls.Config       // the harness's own client of Temporal (an operator's certificate); nil: plaintext
+	programTLS  map[string]string // TEMPORAL_TLS_* of the worker and the starter (their client certificate)
+	clientEnv   map[string]string // what a client process of the stack needs (ClientEnv)
 
 	mu    sync.Mutex
 	procs map[string]*process
@@ -102,26 +129,40 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	s := &Stack{opts: opts, bin: filepath.Join(opts.DataDir, "bin"), procs: map[string]*process{}}
+	s := &Stack{opts: opts, bin: filepath.Join(opts.DataDir, "bin"), procs: map[string]*process{},
+		httpClient: &http.Client{Timeout: 5 * time.Second}, clientEnv: map[string]string{}}
 	ok := false
 	defer func() {
 		if !ok {
 			s.Stop()
 		}
 	}()
+	if opts.Production || opts.Server == ServerPostgres {
+		ca, err := NewCA(filepath.Join(opts.DataDir, "tls"))
+		if err != nil {
+			return nil, err
+		}
+		s.ca = ca
+		s.httpClient.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}}
+	}
 	if err := s.build(ctx); err != nil {
 		return nil, err
+	}
+	scheme := "http"
+	if opts.Production {
+		scheme = "https"
+		s.clientEnv["SSL_CERT_FILE"] = s.ca.File // Go's programs (the sandbox, the CLI's codec calls) trust the CA
 	}
 	starterPort := opts.StarterPort
 	if starterPort == 0 {
 		starterPort = freePort()
 	}
-	s.StarterURL = fmt.Sprintf("http://127.0.0.1:%d", starterPort)
+	s.StarterURL = fmt.Sprintf("%s://127.0.0.1:%d", scheme, starterPort)
 	internalPort := opts.InternalPort
 	if internalPort == 0 {
 		internalPort = freePort()
 	}
-	s.InternalURL = fmt.Sprintf("http://127.0.0.1:%d", internalPort)
+	s.InternalURL = fmt.Sprintf("%s://127.0.0.1:%d", scheme, internalPort)
 	if err := s.startTemporal(ctx); err != nil {
 		return nil, err
 	}
@@ -139,15 +180,27 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		env[k] = v
 	}
-	for k, v := range opts.Env {
-		env[k] = v
+	// Production: the listeners' certificate (a caller's own wins), and
+	// Temporal's dev server said to be on loopback, in plaintext.
+	if opts.Production {
+		cert, key, err := s.ca.Issue("listeners", ServerUse, "localhost", "127.0.0.1", "::1")
+		if err != nil {
+			return nil, err
+		}
+		env["CAREBRIDGE_TLS_CERT_FILE"], env["CAREBRIDGE_TLS_KEY_FILE"] = cert, key
+		if opts.Server != ServerPostgres {
+			env["CAREBRIDGE_TEMPORAL_PLAINTEXT"] = "loopback"
+		}
 	}
+	maps.Copy(env, s.programTLS) // mTLS to Temporal's server
+	maps.Copy(env, opts.Env)
 	env["TEMPORAL_ADDRESS"] = s.TemporalAddr
 	env["CAREBRIDGE_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", starterPort)
 	env["CAREBRIDGE_INTERNAL_ADDR"] = fmt.Sprintf("127.0.0.1:%d", internalPort)
+	env["CAREBRIDGE_DEV"] = fmt.Sprint(!opts.Production)
 	metricsPort := freePort()
 	env["CAREBRIDGE_METRICS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", metricsPort)
-	s.WorkerMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	s.WorkerMetricsURL = fmt.Sprintf("%s://127.0.0.1:%d/metrics", scheme, metricsPort)
 	// Development encrypts as production does, with keys made once and kept
 	// beside Temporal's state (an environment's own keys win).
 	for name, newValue := range map[string]func() string{
@@ -261,17 +314,19 @@ func (s *Stack) RestartTemporal(ctx context.Context) error {
 	return s.WaitTemporal(ctx, 60*time.Second)
 }
 
-// WaitTemporal waits until the dev server answers health checks.
+// WaitTemporal waits until the Temporal server answers health checks.
 func (s *Stack) WaitTemporal(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		c, err := client.Dial(client.Options{HostPort: s.TemporalAddr, Logger: quietLogger{}})
+		opts := s.TemporalClientOptions()
+		opts.Logger = quietLogger{}
+		c, err := client.Dial(opts)
 		if err == nil {
 			c.Close()
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("devstack: temporal dev server not ready after %s: %w", limit, err)
+			return fmt.Errorf("devstack: the temporal server is not ready after %s: %w", limit, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -290,7 +345,11 @@ func (s *Stack) startSandbox(ctx context.Context) (map[string]string, error) {
 	lines := make(chan string, 16)
 	args := append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port),
 		"-akute-webhook-url", s.StarterURL + "/webhooks/akute"}, s.opts.SandboxArgs...)
-	if err := s.spawn("sandbox", filepath.Join(s.bin, "sandbox"), args, os.Environ(), lines); err != nil {
+	sandboxEnv := os.Environ()
+	if cas := s.clientEnv["SSL_CERT_FILE"]; cas != "" {
+		sandboxEnv = append(sandboxEnv, "SSL_CERT_FILE="+cas) // its Akute posts webhooks to the starter's TLS listener
+	}
+	if err := s.spawn("sandbox", filepath.Join(s.bin, "sandbox"), args, sandboxEnv, lines); err != nil {
 		return nil, err
 	}
 	s.SandboxURL = fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -328,8 +387,49 @@ func (s *Stack) SetEnv(name, value string) {
 // Env is a variable the stack gave the worker and the starter.
 func (s *Stack) Env(name string) string { return s.given[name] }
 
-// TemporalCLI is the path of the pinned temporal CLI.
+// TemporalCLI is the path of the pinned temporal CLI. With ServerPostgres
+// it needs ClientEnv's variables (or TemporalCLIArgs) to connect.
 func (s *Stack) TemporalCLI() string { return s.cliPath }
+
+// ClientEnv is what a client process of the stack needs in its environment
+// (the temporal CLI, a test's own HTTP calls): with ServerPostgres the
+// TEMPORAL_TLS_* of an operator's client certificate, which the CLI and the
+// SDK's envconfig read; in production mode SSL_CERT_FILE, the CA that
+// signed the listeners' certificate. Empty for the dev server in
+// development mode. A test's TestMain sets them in its own environment.
+func (s *Stack) ClientEnv() map[string]string { return maps.Clone(s.clientEnv) }
+
+// TemporalCLIArgs are the temporal CLI's flags to reach the stack's server:
+// --address, and with ServerPostgres the --tls-* flags of an operator's
+// client certificate.
+func (s *Stack) TemporalCLIArgs() []string {
+	args := []string{"--address", s.TemporalAddr}
+	if s.temporalTLS != nil {
+		args = append(args, "--tls-cert-path", s.clientEnv["TEMPORAL_TLS_CLIENT_CERT_PATH"],
+			"--tls-key-path", s.clientEnv["TEMPORAL_TLS_CLIENT_KEY_PATH"],
+			"--tls-ca-path", s.ca.File, "--tls-server-name", temporalServerName)
+	}
+	return args
+}
+
+// TemporalClientOptions are the options of an SDK client of the stack's
+// server: its address, and with ServerPostgres TLS with an operator's client
+// certificate.
+func (s *Stack) TemporalClientOptions() client.Options {
+	opts := client.Options{HostPort: s.TemporalAddr}
+	if s.temporalTLS != nil {
+		opts.ConnectionOptions.TLS = s.temporalTLS.Clone()
+	}
+	return opts
+}
+
+// HTTPClient is a client of the stack's listeners: it trusts the stack's
+// CA (production mode's TLS).
+func (s *Stack) HTTPClient() *http.Client { return s.httpClient }
+
+// CA is the stack's throwaway CA, or nil (the dev server in development
+// mode).
+func (s *Stack) CA() *CA { return s.ca }
 
 // PID is a running process's id, or 0.
 func (s *Stack) PID(name string) int {
@@ -386,7 +486,7 @@ func (s *Stack) waitHealthy(ctx context.Context, name, url string) error {
 		if err := s.exitedAtStart(); err != nil {
 			return err
 		}
-		resp, err := http.Get(url)
+		resp, err := s.httpClient.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -3,7 +3,10 @@ package devstack_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -59,4 +62,37 @@ func TestTheEnvironmentWinsOverTheSandbox(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, status, "%s: %s", secret, answer)
 	}
+}
+
+// The throwaway CA issues certificates its pool verifies, for the hosts and
+// usages asked; issuing a name again replaces its files (a rotation).
+func TestCAIssuesVerifiableCertificates(t *testing.T) {
+	ca, err := devstack.NewCA(t.TempDir())
+	require.NoError(t, err)
+	certFile, keyFile, err := ca.Issue("listener", devstack.ServerUse, "localhost", "127.0.0.1")
+	require.NoError(t, err)
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	require.NoError(t, err)
+	leaf := pair.Leaf
+	for _, host := range []string{"localhost", "127.0.0.1"} {
+		_, err := leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+		assert.NoError(t, err, host)
+	}
+	_, err = leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	assert.Error(t, err, "a server certificate is no client's")
+	info, err := os.Stat(keyFile)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the key is its owner's only")
+
+	again, _, err := ca.Issue("listener", devstack.ServerUse, "localhost")
+	require.NoError(t, err)
+	assert.Equal(t, certFile, again, "the same files")
+	rotated, err := tls.LoadX509KeyPair(certFile, keyFile)
+	require.NoError(t, err)
+	assert.NotEqual(t, leaf.SerialNumber, rotated.Leaf.SerialNumber)
+
+	other, err := devstack.NewCA(t.TempDir())
+	require.NoError(t, err)
+	_, err = rotated.Leaf.Verify(x509.VerifyOptions{DNSName: "localhost", Roots: other.Pool()})
+	assert.Error(t, err, "another CA does not vouch for it")
 }

@@ -28,6 +28,13 @@ import (
 // on loopback only. Schemas are made by the pinned `sql` tool from the
 // server module's own schema files; the namespace and carebridge's search
 // attributes by the temporal CLI, as docker-compose.yml's setup does.
+//
+// Temporal's frontend requires TLS and a client certificate (mTLS), and its
+// services speak mTLS to each other, with certificates of the stack's
+// throwaway CA: the server's own (frontend, internode, its system worker),
+// carebridge's (the worker and the starter: TEMPORAL_TLS_*), and an
+// operator's (this package's clients, the temporal CLI, the tests'
+// clients: ClientEnv, TemporalCLIArgs, TemporalClientOptions).
 
 // ServerPostgres selects this topology in Options.Server.
 const ServerPostgres = "postgres"
@@ -180,6 +187,10 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	tlsEnv, err := s.temporalCertificates()
+	if err != nil {
+		return err
+	}
 	port := freePort()
 	s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	env := map[string]string{
@@ -187,6 +198,7 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 		"TEMPORAL_FRONTEND_PORT":  strconv.Itoa(port),
 		"TEMPORAL_DYNAMIC_CONFIG": filepath.Join(s.opts.RepoRoot, "deploy", "temporal", "dynamicconfig.yaml"),
 	}
+	maps.Copy(env, tlsEnv)
 	for _, name := range []string{"TEMPORAL_FRONTEND_HTTP_PORT", "TEMPORAL_MATCHING_PORT", "TEMPORAL_HISTORY_PORT",
 		"TEMPORAL_WORKER_PORT", "TEMPORAL_METRICS_PORT"} {
 		env[name] = strconv.Itoa(freePort())
@@ -216,13 +228,52 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 	return s.waitSearchAttributesAccepted(ctx)
 }
 
+// temporalCertificates issues the server's certificate (frontend and
+// internode, for 127.0.0.1 and temporalServerName; it is its own services'
+// client certificate too), carebridge's client certificate and an
+// operator's, and returns the server's TEMPORAL_SERVER_TLS_* variables
+// (deploy/temporal/postgres.yaml).
+func (s *Stack) temporalCertificates() (map[string]string, error) {
+	serverCert, serverKey, err := s.ca.Issue("temporal", BothUses, temporalServerName, "localhost", "127.0.0.1", "::1")
+	if err != nil {
+		return nil, err
+	}
+	programCert, programKey, err := s.ca.Issue("carebridge", ClientUse, "carebridge")
+	if err != nil {
+		return nil, err
+	}
+	operatorCert, operatorKey, err := s.ca.Issue("operator", ClientUse, "carebridge-operator")
+	if err != nil {
+		return nil, err
+	}
+	s.temporalTLS, err = s.ca.ClientTLS(operatorCert, operatorKey, temporalServerName)
+	if err != nil {
+		return nil, err
+	}
+	clientEnv := func(cert, key string) map[string]string {
+		return map[string]string{
+			"TEMPORAL_TLS_CLIENT_CERT_PATH": cert, "TEMPORAL_TLS_CLIENT_KEY_PATH": key,
+			"TEMPORAL_TLS_SERVER_CA_CERT_PATH": s.ca.File, "TEMPORAL_TLS_SERVER_NAME": temporalServerName,
+		}
+	}
+	s.programTLS = clientEnv(programCert, programKey)
+	maps.Copy(s.clientEnv, clientEnv(operatorCert, operatorKey))
+	return map[string]string{
+		"TEMPORAL_SERVER_TLS_CERT_FILE": serverCert, "TEMPORAL_SERVER_TLS_KEY_FILE": serverKey,
+		"TEMPORAL_SERVER_TLS_CA_FILE": s.ca.File, "TEMPORAL_SERVER_TLS_CLIENT_CA_FILE": s.ca.File,
+		"TEMPORAL_SERVER_TLS_SERVER_NAME": temporalServerName,
+	}, nil
+}
+
 // waitSearchAttributesAccepted waits until the server accepts a start that
 // carries every carebridge search attribute: its services cache the
 // attributes (refreshed every minute, deploy/temporal/dynamicconfig.yaml),
 // so attributes created a moment ago may still be refused. The probe run is
 // terminated at once.
 func (s *Stack) waitSearchAttributesAccepted(ctx context.Context) error {
-	c, err := client.Dial(client.Options{HostPort: s.TemporalAddr, Namespace: Namespace, Logger: quietLogger{}})
+	opts := s.TemporalClientOptions()
+	opts.Namespace, opts.Logger = Namespace, quietLogger{}
+	c, err := client.Dial(opts)
 	if err != nil {
 		return err
 	}
@@ -258,13 +309,13 @@ func (s *Stack) waitSearchAttributesAccepted(ctx context.Context) error {
 // attributes with the temporal CLI, retrying while the server settles.
 func (s *Stack) registerNamespace(ctx context.Context) error {
 	cli := s.cliPath
-	attrs := []string{"operator", "search-attribute", "create", "--address", s.TemporalAddr, "--namespace", Namespace}
+	attrs := []string{"operator", "search-attribute", "create", "--namespace", Namespace}
 	for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes)) {
 		attrs = append(attrs, "--name", name, "--type", workflows.SearchAttributes[name])
 	}
 	for _, args := range [][]string{
-		{"operator", "namespace", "create", "--address", s.TemporalAddr, "--namespace", Namespace, "--retention", "24h"},
-		attrs,
+		append([]string{"operator", "namespace", "create", "--namespace", Namespace, "--retention", "24h"}, s.TemporalCLIArgs()...),
+		append(attrs, s.TemporalCLIArgs()...),
 	} {
 		deadline := time.Now().Add(90 * time.Second)
 		for {

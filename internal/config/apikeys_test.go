@@ -24,7 +24,7 @@ func sha256Hex(key string) string {
 // (deprecated) is still read.
 func TestAPIKeys(t *testing.T) {
 	env := config.FromMap(map[string]string{
-		"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "CAREVALIDATE_AUTH_SECRET": "cv",
+		"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "CAREVALIDATE_AUTH_SECRET": "cv",
 		"CAREBRIDGE_API_KEYS": " clinic-crm:" + sha256Hex("k1") + ", intake.web_2:" + strings.ToUpper(sha256Hex("k2")) +
 			",clinic-crm:" + sha256Hex("k1-next"),
 		"CAREBRIDGE_API_TOKENS": "t1",
@@ -54,7 +54,7 @@ func TestAPIKeysProblems(t *testing.T) {
 		{"a:" + h + ",b:" + h, "CAREBRIDGE_API_KEYS: entry 2: one key cannot name two callers (a, b)"},
 		{"a:" + sha256Hex(""), "CAREBRIDGE_API_KEYS: entry 1 (a): that is the SHA-256 of an empty key"},
 	} {
-		env := config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "CAREVALIDATE_AUTH_SECRET": "cv",
+		env := config.FromMap(map[string]string{"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "CAREVALIDATE_AUTH_SECRET": "cv",
 			"CAREBRIDGE_API_KEYS": c.keys})
 		env.LoadStarter()
 		assert.EqualError(t, env.Err(), c.want, c.keys)

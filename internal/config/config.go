@@ -6,6 +6,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -30,6 +31,8 @@ type Env struct {
 	read     map[string]bool
 	missing  []string
 	problems []string
+	needs    []int // what production lacks (security.go)
+	dev      *bool // CAREBRIDGE_DEV, once read
 }
 
 // FromOS reads the process environment.
@@ -149,6 +152,9 @@ func (e *Env) Err() error {
 		parts = append(parts, "missing required environment variables "+strings.Join(e.missing, ", "))
 	}
 	parts = append(parts, e.problems...)
+	if needs := e.needsLine(); needs != "" {
+		parts = append(parts, needs)
+	}
 	if len(parts) == 0 {
 		return nil
 	}
@@ -169,6 +175,9 @@ type Temporal struct {
 	// adds the program's logger and metrics.
 	Options client.Options
 	Codec   *codec.Codec // encrypts every payload; the starter serves it to the Web UI
+	// clientCert is the mTLS client certificate, re-read when its files
+	// change (nil: none, or given as data).
+	clientCert *Certificate
 }
 
 // The default task queues.
@@ -182,6 +191,9 @@ const (
 // envconfig package, so Temporal Cloud and self-hosted clusters need no code
 // change), CAREBRIDGE_TASK_QUEUE, CAREBRIDGE_SEND_TASK_QUEUE and
 // CAREBRIDGE_CODEC_KEYS (required: no payload reaches Temporal in the clear).
+// The connection must be TLS, but in development or with
+// CAREBRIDGE_TEMPORAL_PLAINTEXT=loopback to a Temporal on loopback
+// (security.go).
 func (e *Env) LoadTemporal() Temporal {
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
 		EnvLookup: envLookup{e},
@@ -195,6 +207,7 @@ func (e *Env) LoadTemporal() Temporal {
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
+	e.checkTemporal(opts)
 	t := Temporal{
 		TaskQueue:     e.String("CAREBRIDGE_TASK_QUEUE", DefaultTaskQueue),
 		SendTaskQueue: e.String("CAREBRIDGE_SEND_TASK_QUEUE", DefaultSendTaskQueue),
@@ -210,13 +223,43 @@ func (e *Env) LoadTemporal() Temporal {
 			t.Options.FailureConverter = c.FailureConverter()
 		}
 	}
+	t.reloadClientCertificate(e)
 	return t
+}
+
+// reloadClientCertificate serves the mTLS client certificate of
+// TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH from its
+// files, re-read when they change (the SDK's envconfig read them once), so
+// that a rotated client certificate is presented at the next connection
+// without a restart.
+func (t *Temporal) reloadClientCertificate(e *Env) {
+	conf := t.Options.ConnectionOptions.TLS
+	if conf == nil || len(conf.Certificates) != 1 {
+		return
+	}
+	certFile, _ := e.get("TEMPORAL_TLS_CLIENT_CERT_PATH")
+	keyFile, _ := e.get("TEMPORAL_TLS_CLIENT_KEY_PATH")
+	if certFile == "" || keyFile == "" {
+		return // given as data: nothing to re-read
+	}
+	cert, err := LoadCertificate(certFile, keyFile)
+	if err != nil {
+		return // the SDK loaded it a moment ago; keep what it loaded
+	}
+	conf = conf.Clone()
+	conf.Certificates = nil
+	conf.GetClientCertificate = cert.GetClientCertificate
+	t.Options.ConnectionOptions.TLS = conf
+	t.clientCert = cert
 }
 
 // ClientOptions are the options to dial Temporal with, logging to logger
 // and reporting the SDK's metrics to metrics.
 func (t Temporal) ClientOptions(logger *slog.Logger, metrics client.MetricsHandler) client.Options {
 	opts := t.Options
+	if t.clientCert != nil {
+		t.clientCert.SetLogger(logger)
+	}
 	opts.Logger = sdklog.NewStructuredLogger(logger)
 	opts.MetricsHandler = metrics
 	return opts
@@ -236,13 +279,21 @@ func Logger(program string) *slog.Logger {
 
 // Healthcheck is the container health check of a program (its image has no
 // shell and no curl): GET path on the program's own listener (addr, as
-// HTTPAddr or MetricsAddr reads it), exit 0 on 200.
-func Healthcheck(addr, path string) int {
+// HTTPAddr or MetricsAddr reads it), exit 0 on 200. With TLS on the
+// listener it speaks TLS but does not verify the certificate: it calls its
+// own process, whose certificate names the service, not 127.0.0.1, and it
+// sends nothing secret and reads only the status.
+func Healthcheck(addr, path string, overTLS bool) int {
 	if strings.HasPrefix(addr, ":") {
 		addr = "127.0.0.1" + addr
 	}
 	c := http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get("http://" + addr + path)
+	scheme := "http://"
+	if overTLS {
+		scheme = "https://"
+		c.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // see above
+	}
+	resp, err := c.Get(scheme + addr + path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "unhealthy:", err)
 		return 1

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -20,11 +21,11 @@ func TestMissingVariablesAreNamedInOneLine(t *testing.T) {
 }
 
 func TestCodecKeysAreRequiredAndChecked(t *testing.T) {
-	env := config.FromMap(map[string]string{})
+	env := config.FromMap(map[string]string{"CAREBRIDGE_DEV": "true"})
 	env.LoadTemporal()
 	assert.EqualError(t, env.Err(), "missing required environment variable CAREBRIDGE_CODEC_KEYS")
 
-	env = config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": "k1:dG9vLXNob3J0"})
+	env = config.FromMap(map[string]string{"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": "k1:dG9vLXNob3J0"})
 	env.LoadTemporal()
 	assert.EqualError(t, env.Err(), `CAREBRIDGE_CODEC_KEYS: codec key "k1": want 32 bytes, base64-encoded`)
 }
@@ -39,7 +40,7 @@ func TestDefaultsAndDurations(t *testing.T) {
 }
 
 func TestTemporalDefaults(t *testing.T) {
-	env := config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1")})
+	env := config.FromMap(map[string]string{"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1")})
 	tc := env.LoadTemporal()
 	assert.NoError(t, env.Err())
 	assert.NotNil(t, tc.Codec)
@@ -50,7 +51,7 @@ func TestTemporalDefaults(t *testing.T) {
 
 	env = config.FromMap(map[string]string{
 		"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "clinic", "CAREBRIDGE_TASK_QUEUE": "q",
-		"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"),
+		"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"),
 	})
 	tc = env.LoadTemporal()
 	assert.Equal(t, "temporal:7233", tc.Options.HostPort)
@@ -59,7 +60,8 @@ func TestTemporalDefaults(t *testing.T) {
 }
 
 // A program that cannot run says, in one line, everything to set: the
-// integration tests check the same lines on the real programs.
+// integration tests check the same lines on the real programs. (In
+// development mode; what production adds is in security_test.go.)
 func TestAStartNamesWhatToSet(t *testing.T) {
 	keys := codec.NewKey("k1")
 	worker := func(e *config.Env) { e.LoadWorker() }
@@ -89,9 +91,11 @@ func TestAStartNamesWhatToSet(t *testing.T) {
 			map[string]string{"CAREBRIDGE_CODEC_KEYS": keys, "CAREVALIDATE_SIGNING_SECRET": "s"},
 			"missing required environment variable CAREVALIDATE_AUTH_SECRET"},
 	} {
-		env := config.FromMap(c.env)
-		c.load(env)
-		assert.EqualError(t, env.Err(), c.want, c.name)
+		env := map[string]string{"CAREBRIDGE_DEV": "true"}
+		maps.Copy(env, c.env)
+		e := config.FromMap(env)
+		c.load(e)
+		assert.EqualError(t, e.Err(), c.want, c.name)
 	}
 }
 
@@ -100,7 +104,7 @@ func TestAStartNamesWhatToSet(t *testing.T) {
 // default.
 func TestWhatEachProgramTurnsOn(t *testing.T) {
 	send := map[string]string{
-		"CAREBRIDGE_CODEC_KEYS":    codec.NewKey("k1"),
+		"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"),
 		"ACTIVEPIECES_WEBHOOK_URL": "http://activepieces/sync", "REALTIME_BASE_URL": "http://realtime",
 		"ALLEVIATE_BASE_URL": "http://alleviate", "ALLEVIATE_API_KEY": "alleviate-key", "ALLEVIATE_TIMEOUT": "3s",
 	}
@@ -117,10 +121,10 @@ func TestWhatEachProgramTurnsOn(t *testing.T) {
 		Alleviate:    config.Alleviate{BaseURL: "http://alleviate", APIKey: "alleviate-key", Timeout: 3 * time.Second},
 	}, *workerSend)
 	assert.Equal(t, config.Cases{}, w.Cases, "the workflow's defaults")
-	assert.Equal(t, ":9090", w.MetricsAddr)
+	assert.Equal(t, "127.0.0.1:9090", w.MetricsAddr, "in development, on loopback")
 
 	env = config.FromMap(map[string]string{
-		"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "AKUTE_BASE_URL": "http://akute", "AKUTE_API_KEY": "akute-key",
+		"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "AKUTE_BASE_URL": "http://akute", "AKUTE_API_KEY": "akute-key",
 		"CAREBRIDGE_CASE_MAX_SIGNALS": "10", "CAREBRIDGE_CASE_ARCHIVE_GRACE": "1m",
 	})
 	w = env.LoadWorker()
@@ -143,7 +147,7 @@ func TestWhatEachProgramTurnsOn(t *testing.T) {
 	// Without eager sends one send variable turns the route on, and the
 	// starter needs (and holds) no credential.
 	env = config.FromMap(map[string]string{
-		"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "CAREBRIDGE_EAGER_SENDS": "false", "ALLEVIATE_BASE_URL": "http://alleviate",
+		"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "CAREBRIDGE_EAGER_SENDS": "false", "ALLEVIATE_BASE_URL": "http://alleviate",
 		"CAREVALIDATE_AUTH_SECRET": "cv-secret", "AKUTE_WEBHOOK_SECRET": "a, b", "CAREBRIDGE_API_TOKENS": "t1, t2",
 	})
 	s = env.LoadStarter()
@@ -159,13 +163,13 @@ func TestWhatEachProgramTurnsOn(t *testing.T) {
 // CareValidate rotates; set alone it turns the webhook on and asks for the
 // current secret.
 func TestCareValidatePreviousSecret(t *testing.T) {
-	env := config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"),
+	env := config.FromMap(map[string]string{"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"),
 		"CAREVALIDATE_AUTH_SECRET": "new", "CAREVALIDATE_AUTH_SECRET_PREVIOUS": "old"})
 	s := env.LoadStarter()
 	require.NoError(t, env.Err())
 	assert.Equal(t, &config.CareValidate{AuthHeader: "X-CareValidate-Auth", AuthSecret: "new", PreviousAuthSecret: "old"}, s.CareValidate)
 
-	env = config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "CAREVALIDATE_AUTH_SECRET_PREVIOUS": "old"})
+	env = config.FromMap(map[string]string{"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "CAREVALIDATE_AUTH_SECRET_PREVIOUS": "old"})
 	env.LoadStarter()
 	assert.EqualError(t, env.Err(), "missing required environment variable CAREVALIDATE_AUTH_SECRET")
 }

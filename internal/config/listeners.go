@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -29,6 +31,9 @@ type Listener struct {
 	// Temporal. Paths in Exempt are not counted.
 	MaxInFlight int
 	Exempt      []string
+	// TLS is the listener's TLS (ListenerTLS.ServerConfig: its certificate
+	// re-read when the files change); nil: plain HTTP.
+	TLS *tls.Config
 }
 
 // DefaultMaxInFlight is CAREBRIDGE_MAX_IN_FLIGHT's default: twice the
@@ -125,7 +130,23 @@ func (l Listener) Server(h http.Handler) *http.Server {
 		WriteTimeout:      l.WriteTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
+		TLSConfig:         l.TLS,
 	}
+}
+
+// ListenAndServe serves srv (made by Server) over TLS when it has a
+// tls.Config, else plain HTTP, until it is shut down: then it returns nil.
+func ListenAndServe(srv *http.Server) error {
+	var err error
+	if srv.TLSConfig != nil {
+		err = srv.ListenAndServeTLS("", "") // the certificate comes from TLSConfig.GetCertificate
+	} else {
+		err = srv.ListenAndServe()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
 }
 
 // overloaded is the answer past the bound, in the API's error shape.

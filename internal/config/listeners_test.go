@@ -18,7 +18,7 @@ import (
 // whole CAREBRIDGE_SEND_WAIT (after reading its body) and still write its
 // answer.
 func TestEveryListenerIsBounded(t *testing.T) {
-	env := config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"),
+	env := config.FromMap(map[string]string{"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"),
 		"AKUTE_WEBHOOK_SECRET": "s", "AKUTE_BASE_URL": "http://akute", "AKUTE_API_KEY": "k", "CAREBRIDGE_SEND_WAIT": "2m"})
 	s, w := env.LoadStarter(), env.LoadWorker()
 	require.NoError(t, env.Err())
@@ -46,12 +46,12 @@ func TestEveryListenerIsBounded(t *testing.T) {
 }
 
 func TestMaxInFlightIsConfigurable(t *testing.T) {
-	env := config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "AKUTE_WEBHOOK_SECRET": "s",
+	env := config.FromMap(map[string]string{"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "AKUTE_WEBHOOK_SECRET": "s",
 		"CAREBRIDGE_MAX_IN_FLIGHT": "32"})
 	assert.Equal(t, 32, env.LoadStarter().PublicListener().MaxInFlight)
 	require.NoError(t, env.Err())
 
-	env = config.FromMap(map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "AKUTE_WEBHOOK_SECRET": "s",
+	env = config.FromMap(map[string]string{"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "AKUTE_WEBHOOK_SECRET": "s",
 		"CAREBRIDGE_MAX_IN_FLIGHT": "0"})
 	env.LoadStarter()
 	assert.EqualError(t, env.Err(), `CAREBRIDGE_MAX_IN_FLIGHT="0" is not a positive integer`)

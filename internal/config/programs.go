@@ -8,7 +8,9 @@ import (
 // Worker is the worker's configuration.
 type Worker struct {
 	Temporal    Temporal
-	MetricsAddr string
+	Dev         bool        // development mode (CAREBRIDGE_DEV): plain HTTP allowed, loopback only
+	MetricsAddr string      // the Prometheus listener
+	TLS         ListenerTLS // the Prometheus listener's TLS
 	On          Integrations
 	Send        *Send  // nil: sends are off
 	Akute       *Akute // nil: cases and Akute's deliveries are off
@@ -27,7 +29,9 @@ type Cases struct {
 // configured is on: the send's variables turn on sends, Akute's turn on
 // cases and Akute's deliveries.
 func (e *Env) LoadWorker() Worker {
-	w := Worker{Temporal: e.LoadTemporal(), MetricsAddr: e.MetricsAddr(), Send: e.loadSend(), Akute: e.loadAkute()}
+	w := Worker{Temporal: e.LoadTemporal(), Dev: e.Dev(), MetricsAddr: e.MetricsAddr(), TLS: e.listenerTLS(),
+		Send: e.loadSend(), Akute: e.loadAkute()}
+	e.checkListeners(w.TLS, [][2]string{{"CAREBRIDGE_METRICS_ADDR", w.MetricsAddr}})
 	w.On = e.atLeastOne(Integrations{Send: w.Send != nil, CareValidate: w.Akute != nil, Akute: w.Akute != nil},
 		strings.Join(SendVariables, ", ")+" (sends), or "+strings.Join(AkuteVariables, ", ")+" (cases and Akute)")
 	w.Cases = Cases{
@@ -39,19 +43,39 @@ func (e *Env) LoadWorker() Worker {
 	return w
 }
 
-// MetricsAddr is the worker's Prometheus listener (its health check calls it).
-func (e *Env) MetricsAddr() string { return e.String("CAREBRIDGE_METRICS_ADDR", ":9090") }
+// MetricsAddr is the worker's Prometheus listener (its health check calls
+// it): every interface by default, loopback in development.
+func (e *Env) MetricsAddr() string {
+	return e.String("CAREBRIDGE_METRICS_ADDR", devDefault(e.Dev(), ":9090"))
+}
+
+// devDefault is a listener's default address: in development, on loopback.
+func devDefault(dev bool, addr string) string {
+	if dev {
+		return "127.0.0.1" + addr
+	}
+	return addr
+}
+
+// ServesTLS reports whether the program's listeners serve TLS themselves
+// (its health check speaks TLS then).
+func (e *Env) ServesTLS() bool {
+	return e.String("CAREBRIDGE_TLS_CERT_FILE", "") != "" && e.String("CAREBRIDGE_TLS_KEY_FILE", "") != ""
+}
 
 // Starter is the starter's configuration.
 type Starter struct {
 	Temporal         Temporal
+	Dev              bool          // development mode (CAREBRIDGE_DEV): open and plain HTTP allowed, loopback only
 	HTTPAddr         string        // the public listener: API, webhooks
 	InternalAddr     string        // the internal listener: codec endpoint, metrics, readiness
+	TLS              ListenerTLS   // both listeners' TLS
 	SendWait         time.Duration // how long a send's caller waits before getting 202
 	MaxInFlight      int           // requests the public listener handles at once; past it, 503
-	APITokens        []string      // bearer tokens of the /api/ routes (deprecated: shared, one caller); none and no APIKeys: open
+	OnCallInterval   time.Duration // how often the on-call gauges ask Temporal's visibility (metrics.OnCall)
+	APITokens        []string      // bearer tokens of the /api/ routes (deprecated: shared, one caller); none and no APIKeys: open (development only)
 	APIKeys          []APIKey      // the /api/ routes' named callers' keys, hashed
-	CodecAuthToken   string        // bearer token of the codec endpoint; empty: open
+	CodecAuthToken   string        // bearer token of the codec endpoint; empty: open (development only)
 	CodecCORSOrigins []string      // Web UI origins allowed to call the codec endpoint
 	SearchHashKey    string        // keys PatientEmailHash; empty: sends carry none
 	On               Integrations
@@ -69,6 +93,7 @@ type Starter struct {
 func (e *Env) LoadStarter() Starter {
 	s := Starter{
 		Temporal:         e.LoadTemporal(),
+		Dev:              e.Dev(),
 		APITokens:        e.List("CAREBRIDGE_API_TOKENS"),
 		APIKeys:          e.apiKeys(),
 		CodecAuthToken:   e.String("CAREBRIDGE_CODEC_AUTH_TOKEN", ""),
@@ -78,6 +103,17 @@ func (e *Env) LoadStarter() Starter {
 		InternalAddr:     e.String("CAREBRIDGE_INTERNAL_ADDR", "127.0.0.1:8081"),
 		SendWait:         e.Duration("CAREBRIDGE_SEND_WAIT", 20*time.Second),
 		MaxInFlight:      e.Int("CAREBRIDGE_MAX_IN_FLIGHT", DefaultMaxInFlight),
+		OnCallInterval:   e.Duration("CAREBRIDGE_ONCALL_METRICS_INTERVAL", 30*time.Second),
+		TLS:              e.listenerTLS(),
+	}
+	e.checkListeners(s.TLS, [][2]string{{"CAREBRIDGE_HTTP_ADDR", s.HTTPAddr}, {"CAREBRIDGE_INTERNAL_ADDR", s.InternalAddr}})
+	if !s.Dev {
+		if e.String("CAREBRIDGE_API_KEYS", "") == "" && len(s.APITokens) == 0 {
+			e.need(needAPIKeys)
+		}
+		if s.CodecAuthToken == "" {
+			e.need(needCodecToken)
+		}
 	}
 	if len(s.CodecCORSOrigins) == 0 {
 		s.CodecCORSOrigins = []string{"http://127.0.0.1:8233", "http://localhost:8233"}
@@ -95,5 +131,8 @@ func (e *Env) LoadStarter() Starter {
 	return s
 }
 
-// HTTPAddr is the starter's public listener (its health check calls it).
-func (e *Env) HTTPAddr() string { return e.String("CAREBRIDGE_HTTP_ADDR", ":8080") }
+// HTTPAddr is the starter's public listener (its health check calls it):
+// every interface by default, loopback in development.
+func (e *Env) HTTPAddr() string {
+	return e.String("CAREBRIDGE_HTTP_ADDR", devDefault(e.Dev(), ":8080"))
+}

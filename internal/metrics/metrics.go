@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,12 +27,16 @@ type Registry struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	closer   interface{ Close() error }
+
+	upstreamOnce sync.Once
+	upstream     *upstreamErrors
 	// SDK is the handler for client.Options.MetricsHandler.
 	SDK client.MetricsHandler
 }
 
 // New returns a registry with Go runtime and process metrics, the SDK's
-// metrics prefixed "temporal_", and HTTP metrics prefixed program's name.
+// metrics (their names start with "temporal_"), and HTTP metrics prefixed
+// program's name.
 func New(program string) *Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -40,7 +45,8 @@ func New(program string) *Registry {
 		CachedReporter:  reporter,
 		Separator:       tallyprom.DefaultSeparator,
 		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
-		Prefix:          "temporal",
+		// No prefix: the SDK's names start with "temporal_" already
+		// (temporal_workflow_task_schedule_to_start_latency_seconds).
 	}, time.Second)
 	r := &Registry{
 		reg:    reg,
