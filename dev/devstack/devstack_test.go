@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,4 +97,54 @@ func TestCAIssuesVerifiableCertificates(t *testing.T) {
 	require.NoError(t, err)
 	_, err = rotated.Leaf.Verify(x509.VerifyOptions{DNSName: "localhost", Roots: other.Pool()})
 	assert.Error(t, err, "another CA does not vouch for it")
+}
+
+// Production mode on the dev server: the programs serve HTTPS with the
+// stack's CA, want their credentials, and reach the dev server in plaintext
+// on loopback because the stack says so.
+func TestProductionMode(t *testing.T) {
+	root := repoRoot(t)
+	logs := &syncBuffer{}
+	stack, err := devstack.Start(context.Background(), devstack.Options{
+		RepoRoot: root, DataDir: t.TempDir(), Headless: true, Logs: logs, Production: true,
+		Env: map[string]string{"CAREBRIDGE_API_TOKENS": "devstack-token", "CAREBRIDGE_CODEC_AUTH_TOKEN": "devstack-codec"},
+	})
+	require.NoError(t, err, logs.String())
+	defer stack.Stop()
+	for _, url := range []string{stack.StarterURL, stack.InternalURL, stack.WorkerMetricsURL} {
+		assert.True(t, strings.HasPrefix(url, "https://127.0.0.1:"), url)
+	}
+	assert.Equal(t, "false", stack.Env("CAREBRIDGE_DEV"))
+	assert.Equal(t, "loopback", stack.Env("CAREBRIDGE_TEMPORAL_PLAINTEXT"))
+	assert.Equal(t, stack.CA().File, stack.ClientEnv()["SSL_CERT_FILE"])
+
+	resp, err := stack.HTTPClient().Get(stack.StarterURL + "/api/cases/x")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the API wants its key")
+	resp, err = stack.HTTPClient().Get(stack.WorkerMetricsURL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	_, err = http.Get(stack.StarterURL + "/healthz")
+	assert.Error(t, err, "a client that does not trust the stack's CA")
+	assert.Contains(t, logs.String(), `"mode":"production","tls":"on"`)
+}
+
+// syncBuffer is a log the stack's processes write while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
