@@ -77,7 +77,7 @@ func TestComposeServices(t *testing.T) {
 
 func TestComposeUIUsesTheCodecEndpoint(t *testing.T) {
 	s := compose(t)
-	assert.Equal(t, "http://localhost:8081/codec", s["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"], "the internal listener")
+	assert.Equal(t, "https://localhost:8081/codec", s["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"], "the internal listener")
 	assert.Equal(t, ":8081", s["starter"].Environment["CAREBRIDGE_INTERNAL_ADDR"])
 	assert.Contains(t, s["starter"].Ports, "8080:8080", "the public listener")
 	assert.Contains(t, s["starter"].Ports, "127.0.0.1:8081:8081", "the internal one, on the host's loopback only")
@@ -101,6 +101,38 @@ func TestComposeKeepsTemporalAndTheUIPrivate(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, strings.Split(string(b), "\n"), ".env", "%s keeps .env files out", ignore)
 	}
+}
+
+// Compose runs in production mode: the programs' listeners on TLS, mutual
+// TLS to Temporal, whose frontend requires client certificates, and every
+// client of Temporal (the admin tools, the Web UI) presenting one.
+func TestComposeSpeaksTLSEverywhere(t *testing.T) {
+	s := compose(t)
+	mounted := func(name string) bool {
+		for _, v := range s[name].Volumes {
+			if strings.HasSuffix(v, ":/certs:ro") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, name := range []string{"worker", "starter"} {
+		env := s[name].Environment
+		assert.NotEmpty(t, env["CAREBRIDGE_TLS_CERT_FILE"], "%s serves TLS", name)
+		assert.NotEmpty(t, env["CAREBRIDGE_TLS_KEY_FILE"], name)
+		assert.NotEmpty(t, env["TEMPORAL_TLS_CLIENT_CERT_PATH"], "%s presents a client certificate to Temporal", name)
+		assert.NotEmpty(t, env["TEMPORAL_TLS_SERVER_CA_CERT_PATH"], name)
+		assert.Empty(t, env["CAREBRIDGE_DEV"], "%s in production mode", name)
+		assert.True(t, mounted(name), "%s has the certificates", name)
+	}
+	assert.Equal(t, "true", s["temporal"].Environment["TEMPORAL_TLS_REQUIRE_CLIENT_AUTH"])
+	assert.NotEmpty(t, s["temporal"].Environment["TEMPORAL_TLS_FRONTEND_CERT"])
+	assert.NotEmpty(t, s["temporal-ui"].Environment["TEMPORAL_TLS_CERT"], "the Web UI presents a client certificate")
+	assert.Contains(t, strings.Join(s["temporal-admin-tools"].Command, " "), "--tls-cert-path", "so do the admin tools")
+	for _, name := range []string{"temporal", "temporal-ui", "temporal-admin-tools", "prometheus"} {
+		assert.True(t, mounted(name), "%s has the certificates", name)
+	}
+	assert.True(t, strings.HasPrefix(s["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"], "https://"), "the codec endpoint over HTTPS")
 }
 
 func TestComposeRegistersEverySearchAttribute(t *testing.T) {
