@@ -43,15 +43,15 @@ func TestAPlaintextSignalIsRefused(t *testing.T) {
 }
 
 // The runbook's replay of an unrouted Akute delivery encodes its input
-// through the codec endpoint (which answers only with the codec token), so
-// the case believes it and applies it.
+// through the codec endpoint, with its write token (a reader's token does
+// not encode), so the case believes it and applies it.
 func TestTheRunbooksReplayThroughTheCodecIsApplied(t *testing.T) {
 	caseID, _, decision := syncedCase(t, "replay")
 	deliver(t, decision)
 	s := waitCase(t, caseID, "task created", func(s workflows.CaseState) bool { return len(s.Tasks) == 1 && len(s.Pending) == 0 })
 	replay := `{"key":"replay-1","task_id":"` + s.Tasks[0].TaskID + `","status":"complete"}`
 	temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.CaseWorkflowID(caseID), "--name", workflows.SignalAkuteTask,
-		"--input", replay, "--codec-endpoint", stack.InternalURL+"/codec", "--codec-auth", "Bearer "+codecToken)
+		"--input", replay, "--codec-endpoint", stack.InternalURL+"/codec", "--codec-auth", "Bearer "+codecWriteToken)
 	s = waitCase(t, caseID, "the replayed update applied", func(s workflows.CaseState) bool { return s.OpenTasks == 0 })
 	assert.False(t, hasTimeline(s, "carebridge:refused_signal"))
 	signalCase(t, caseID, workflows.SignalClose)

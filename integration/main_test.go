@@ -30,8 +30,9 @@ const sendWait = 4 * time.Second
 
 // The starter's API and codec endpoint are closed in the suite, as in production.
 const (
-	apiToken   = "integration-api-token"
-	codecToken = "integration-codec-token"
+	apiToken        = "integration-api-token"
+	codecToken      = "integration-codec-token"
+	codecWriteToken = "integration-codec-write-token"
 )
 
 // signingSecret turns on CareValidate's optional x-cv-signature.
@@ -93,6 +94,7 @@ func run(m *testing.M) int {
 			"CAREBRIDGE_CASE_ARCHIVE_GRACE": "2s",
 			"CAREBRIDGE_API_TOKENS":         "other-token," + apiToken,
 			"CAREBRIDGE_CODEC_AUTH_TOKEN":   codecToken,
+			"CAREBRIDGE_CODEC_WRITE_TOKEN":  codecWriteToken,
 		},
 		Logs: logs,
 	})

@@ -102,7 +102,7 @@ func main() {
 	internal.HandleFunc("GET /healthz", api.Healthz)
 	internal.Handle("GET /readyz", api.Readyz(deps))
 	internal.Handle("GET /metrics", reg.Handler())
-	internal.Handle("/codec/", http.StripPrefix("/codec", codec.Handler(tc.Codec, cfg.CodecAuthToken, cfg.CodecCORSOrigins)))
+	internal.Handle("/codec/", http.StripPrefix("/codec", codec.Handler(tc.Codec, codec.Access{ReadToken: cfg.CodecAuthToken, WriteToken: cfg.CodecWriteToken}, cfg.CodecCORSOrigins)))
 
 	// In production the configuration stops the starter before it gets
 	// here without credentials or TLS; in development it may run open.

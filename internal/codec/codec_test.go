@@ -97,7 +97,7 @@ func TestHandler(t *testing.T) {
 	c, _ := ParseKeys(NewKey("k"))
 	enc, _ := c.Encode([]*commonpb.Payload{payload(t, phi)})
 	body, _ := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
-	srv := httptest.NewServer(Handler(c, "s3cret", []string{"http://127.0.0.1:8233"}))
+	srv := httptest.NewServer(Handler(c, Access{ReadToken: "s3cret", WriteToken: "wr1te"}, []string{"http://127.0.0.1:8233"}))
 	defer srv.Close()
 
 	do := func(path, token string) (int, string) {
@@ -126,6 +126,15 @@ func TestHandler(t *testing.T) {
 		assert.Equal(t, phi, got)
 	}
 
+	status, _ = do("/decode", "wr1te")
+	assert.Equal(t, http.StatusOK, status, "a writer reads too")
+	status, _ = do("/default/encode", "s3cret")
+	assert.Equal(t, http.StatusForbidden, status, "a reader does not write: what it encodes the workflows would believe")
+	status, _ = do("/default/encode", "")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	status, _ = do("/default/encode", "wr1te")
+	assert.Equal(t, http.StatusOK, status)
+
 	req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/decode", nil)
 	req.Header.Set("Origin", "http://127.0.0.1:8233")
 	resp, err := http.DefaultClient.Do(req)
@@ -153,4 +162,15 @@ func TestDecodingAFailureLeavesItSealed(t *testing.T) {
 	assert.Contains(t, decoded.Error(), "john.doe@example.com", "who holds the key reads it")
 	assert.Equal(t, "Encoded failure", f.GetMessage(), "the failure decoded, as recorded, is still sealed")
 	assert.NotContains(t, f.String(), "john.doe")
+}
+
+// Without a write token nobody encodes; without any token (development) the
+// endpoint is open.
+func TestHandlerAccess(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/default/encode", nil)
+	r.Header.Set("Authorization", "Bearer read")
+	status, _ := Access{ReadToken: "read"}.refusal(r)
+	assert.Equal(t, http.StatusForbidden, status)
+	status, _ = Access{}.refusal(r)
+	assert.Zero(t, status)
 }

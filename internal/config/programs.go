@@ -76,6 +76,7 @@ type Starter struct {
 	APITokens        []string      // bearer tokens of the /api/ routes (deprecated: shared, one caller); none and no APIKeys: open (development only)
 	APIKeys          []APIKey      // the /api/ routes' named callers' keys, hashed
 	CodecAuthToken   string        // bearer token of the codec endpoint; empty: open (development only)
+	CodecWriteToken  string        // bearer token to encode through it (a replayed signal); empty: nobody encodes
 	CodecCORSOrigins []string      // Web UI origins allowed to call the codec endpoint
 	SearchHashKey    string        // keys PatientEmailHash; empty: sends carry none
 	On               Integrations
@@ -97,6 +98,7 @@ func (e *Env) LoadStarter() Starter {
 		APITokens:        e.List("CAREBRIDGE_API_TOKENS"),
 		APIKeys:          e.apiKeys(),
 		CodecAuthToken:   e.String("CAREBRIDGE_CODEC_AUTH_TOKEN", ""),
+		CodecWriteToken:  e.String("CAREBRIDGE_CODEC_WRITE_TOKEN", ""),
 		CodecCORSOrigins: e.List("CAREBRIDGE_CODEC_CORS_ORIGINS"),
 		SearchHashKey:    e.String("CAREBRIDGE_SEARCH_HASH_KEY", ""),
 		HTTPAddr:         e.HTTPAddr(),
