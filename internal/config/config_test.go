@@ -173,3 +173,19 @@ func TestCareValidatePreviousSecret(t *testing.T) {
 	env.LoadStarter()
 	assert.EqualError(t, env.Err(), "missing required environment variable CAREVALIDATE_AUTH_SECRET")
 }
+
+// REALTIME_AUTH_PREFIX is a scheme word: the JWT follows after a space,
+// whether or not the value (trimmed, as every value is) ended in one.
+func TestRealtimeAuthPrefixIsFollowedByASpace(t *testing.T) {
+	for _, prefix := range []string{"JWT", "JWT "} {
+		env := config.FromMap(map[string]string{
+			"CAREBRIDGE_DEV": "true", "CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"),
+			"ACTIVEPIECES_WEBHOOK_URL": "http://activepieces/sync", "REALTIME_BASE_URL": "http://realtime",
+			"ALLEVIATE_BASE_URL": "http://alleviate", "ALLEVIATE_API_KEY": "alleviate-key",
+			"REALTIME_AUTH_HEADER": "X-Realtime-Token", "REALTIME_AUTH_PREFIX": prefix,
+		})
+		w := env.LoadWorker()
+		require.NoError(t, env.Err())
+		assert.Equal(t, "JWT ", w.Send.Realtime.AuthPrefix, "%q", prefix)
+	}
+}

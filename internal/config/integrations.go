@@ -116,7 +116,7 @@ func (e *Env) loadSend() *Send {
 		Realtime: Realtime{
 			BaseURL:    e.String("REALTIME_BASE_URL", ""),
 			AuthHeader: e.String("REALTIME_AUTH_HEADER", ""),
-			AuthPrefix: e.String("REALTIME_AUTH_PREFIX", ""),
+			AuthPrefix: authScheme(e.String("REALTIME_AUTH_PREFIX", "")),
 			Timeout:    e.Duration("REALTIME_TIMEOUT", 0),
 		},
 		Alleviate: Alleviate{
@@ -194,4 +194,13 @@ func (e *Env) loadAkuteWebhook() *AkuteWebhook {
 		Secrets:   e.String("AKUTE_WEBHOOK_SECRET", ""),
 		Tolerance: e.Duration("AKUTE_WEBHOOK_TOLERANCE", 0),
 	}
+}
+
+// authScheme is REALTIME_AUTH_PREFIX as it goes before the JWT: a scheme
+// word and a space ("Bearer" and "Bearer " alike: values are trimmed).
+func authScheme(prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	return prefix + " "
 }
