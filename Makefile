@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint unit tools bench test-faults test-postgres postgres histories test-ui test-traces jaeger promtool rules test-alerts
+.PHONY: run test lint unit tools bench test-faults test-postgres postgres histories test-ui test-traces jaeger promtool rules test-alerts chromium
 
 ## run: Temporal dev server, sandbox, worker and starter, in development mode (CAREBRIDGE_DEV=true: open, plain HTTP,
 ## loopback only); Ctrl-C stops them.
@@ -54,11 +54,14 @@ postgres:
 
 ## test-ui: the Temporal Web UI in Debian's Chromium (headless, playwright-core): summaries, current details decrypted
 ## through the codec endpoint, the update dialog's described handlers; screenshots in ui-results/.
-test-ui: tools
-	@command -v chromium >/dev/null 2>&1 || \
-		{ echo "Installing Chromium..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+test-ui: tools chromium
 	cd uitest && npm ci --no-audit --no-fund --loglevel=error
 	$(GO) test -count=1 -tags ui -timeout 15m -v ./uitest/
+
+## chromium: install Debian's Chromium when it is missing (make test-ui and make test-alerts drive it headless).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		{ echo "Installing Chromium..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## rules: check deploy/prometheus/alerts.yml and run its unit tests (alerts_test.yml) with promtool.
 rules: promtool
@@ -71,8 +74,9 @@ promtool:
 		{ echo "Installing Prometheus..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
 
 ## test-alerts: the stack scraped by a real Prometheus with the alert rules, a real Alertmanager: a case needing
-## attention fires its alert and resolves it after retry; every dashboard panel's query returns series.
-test-alerts: tools promtool
+## attention fires its alert and resolves it after retry; every dashboard panel's query returns series; Prometheus'
+## alerts page in headless Chromium shows it firing (screenshot in ui-results/).
+test-alerts: tools promtool chromium
 	@command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || \
 		{ echo "Installing Alertmanager..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager >/dev/null; }
 	$(GO) test -count=1 -tags alerts -timeout 15m -v -run '^TestAlerts' ./deploy/

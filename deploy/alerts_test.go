@@ -32,6 +32,7 @@ import (
 	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/fakes/fake"
+	"github.com/carebridge/carebridge/internal/headless"
 	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/workflows"
 )
@@ -206,6 +207,9 @@ scrape_configs:
 	t.Logf("proved: %s fired and reached Alertmanager's receiver %s after the case needed attention",
 		alert, time.Since(attentionAt).Round(100*time.Millisecond))
 
+	// What the operator sees: Prometheus' own alerts page, in a browser.
+	t.Run("prometheus alerts page", func(t *testing.T) { prometheusPage(t, root, promURL, alert) })
+
 	// Every dashboard panel's query parses and returns series.
 	checkPanels(t, promURL)
 
@@ -219,6 +223,38 @@ scrape_configs:
 	t.Logf("proved: %s resolved and reached the receiver %s after the retry",
 		alert, time.Since(retryAt).Round(100*time.Millisecond))
 	t.Logf("whole run: %s", time.Since(began).Round(time.Second))
+}
+
+// prometheusPage renders Prometheus' alerts page in headless Chromium while
+// alert fires: the rendered page must show it firing; its screenshot goes to
+// ui-results/prometheus-alerts.png (docs/operations.md shows it). Debian's
+// Prometheus serves its classic UI (/classic/alerts); Debian's Alertmanager
+// ships no web UI at all, so Prometheus' page is the one shown.
+func prometheusPage(t *testing.T, root, promURL, alert string) {
+	chromium := headless.Chromium(t)
+	out := filepath.Join(root, "ui-results")
+	require.NoError(t, os.MkdirAll(out, 0o755))
+	page := promURL + "/classic/alerts"
+	require.Eventually(t, func() bool {
+		dom, err := headless.DOM(t, chromium, page)
+		return err == nil && firingIn(dom, alert)
+	}, time.Minute, time.Second, "%s: the rendered page never showed %s firing", page, alert)
+	t.Logf("proved: %s, rendered in Chromium, shows %s firing", page, alert)
+	shot := filepath.Join(out, "prometheus-alerts.png")
+	require.NoError(t, headless.Screenshot(t, chromium, page, shot))
+	t.Logf("screenshot: %s", shot)
+}
+
+// firingIn reports whether Prometheus' classic alerts page, as rendered,
+// lists the rule alert with an active alert in state firing: the rule's row
+// (<b>name</b> (n active)) up to the next rule's.
+func firingIn(dom, alert string) bool {
+	_, rest, ok := strings.Cut(dom, "<b>"+alert+"</b>")
+	if !ok || !regexp.MustCompile(`^\s*\([1-9][0-9]* active\)`).MatchString(rest) {
+		return false
+	}
+	rest, _, _ = strings.Cut(rest, "<b>")
+	return strings.Contains(rest, `alertname="`+alert+`"`) && strings.Contains(rest, ">firing<")
 }
 
 // checkPanels runs every target of the dashboard against Prometheus: each
