@@ -3,7 +3,6 @@ package activities
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -93,12 +92,12 @@ func classifyStatus(e *upstream.StatusError) error {
 }
 
 // statusErrorTypes are the Unavailable and Rejected types of service's
-// answers. A service missing from statusErrTypes (a new client: give it
-// constants above) still gets <Service>Unavailable and <Service>Rejected.
+// answers; a service missing from statusErrTypes (a new client: give it
+// constants above) gets the Upstream pair.
 func statusErrorTypes(service string) (unavailable, rejected string) {
-	if t, ok := statusErrTypes[service]; ok {
-		return t.unavailable, t.rejected
+	t, ok := statusErrTypes[service]
+	if !ok {
+		t = statusErrTypes[""]
 	}
-	name := strings.ToUpper(service[:1]) + service[1:]
-	return name + "Unavailable", name + "Rejected"
+	return t.unavailable, t.rejected
 }

@@ -197,7 +197,7 @@ scrape_configs:
 		return status == http.StatusOK && json.Unmarshal(body, &s) == nil && s.Akute.PatientID != "" && len(s.Pending) == 0
 	}, 2*time.Minute, 250*time.Millisecond, "the case synced its patient to Akute")
 	akute := fake.Control{URL: stack.SandboxURL + "/akute/v1"}
-	require.NoError(t, akute.Inject(fake.Fault{Status: http.StatusUnprocessableEntity, Body: `{"statusCode":422,"error":"refused"}`, Times: 1}))
+	require.NoError(t, akute.Inject(fake.Fault{Status: http.StatusUnprocessableEntity, Body: `{"statusCode":422,"error":"refused"}`, Times: 1, Only: "POST /tasks"}))
 	deliver(steps[2].Body) // a decision: its task is refused
 	attentionAt := time.Now()
 

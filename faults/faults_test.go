@@ -231,13 +231,13 @@ func (l *load) settle(t *testing.T, atLeastOnce bool) {
 	t.Helper()
 	l.wg.Wait()
 	c := l.tally
-	decided := map[time.Time]bool{} // each attention once
+	decided := map[string]bool{} // each case's attention once
 	for _, id := range l.cases {
-		var s caseView
+		var s workflows.CaseState
 		require.Eventually(t, func() bool {
 			s = caseOf(id)
-			if a := s.Attention; a != nil && a.ErrorType == activities.ErrTypeAkuteAmbiguous && !decided[a.Since] {
-				decided[a.Since] = true
+			if a := s.Attention; a != nil && a.ErrorType == activities.ErrTypeAkuteAmbiguous && !decided[id+a.Since.String()] {
+				decided[id+a.Since.String()] = true
 				c.operatorDecisions++
 				l.decide(t, id, a.Item.Task.Title)
 			}
@@ -295,11 +295,9 @@ func countTasks(tasks []akute.Task, shorts []string) int {
 	return n
 }
 
-// caseView is what settle reads of a case (GET /api/cases/{id}).
-type caseView = workflows.CaseState
-
-func caseOf(id string) caseView {
-	var s caseView
+// caseOf is a case as GET /api/cases/{id} answers it (zero when it does not).
+func caseOf(id string) workflows.CaseState {
+	var s workflows.CaseState
 	resp, err := client.Get(stack.StarterURL + "/api/cases/" + id)
 	if err != nil {
 		return s

@@ -147,8 +147,13 @@ func TestCallersTwoCallersOneKeyGetTwoSends(t *testing.T) {
 	var named []string
 	for line := range strings.Lines(out) {
 		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "http request" && m["caller"] != nil && m["workflow_id"] != "" {
-			named = append(named, m["caller"].(string)+" "+m["workflow_id"].(string))
+		if json.Unmarshal([]byte(line), &m) != nil || m["msg"] != "http request" {
+			continue
+		}
+		caller, _ := m["caller"].(string)
+		wf, _ := m["workflow_id"].(string)
+		if caller != "" && wf != "" {
+			named = append(named, caller+" "+wf)
 		}
 	}
 	assert.Contains(t, named, "alpha "+alphaID, "the request's line names its caller")

@@ -83,7 +83,7 @@ func exitAtStart(t *testing.T, name string, env map[string]string) string {
 	p := startProgram(t, name, env)
 	err := p.cmd.Wait()
 	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "%s %v", name, env)
+	require.ErrorAs(t, err, &exit, "%s exits at start: %s", name, p.output()) // never env: it holds keys
 	assert.Equal(t, 2, exit.ExitCode())
 	return p.output()
 }

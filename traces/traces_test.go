@@ -229,12 +229,13 @@ func checkTrace(t *testing.T, tr jaegerTrace, root string) {
 			text = append(text, kv.Key+"="+fmt.Sprint(kv.Value))
 		}
 		all := strings.Join(text, " ")
-		for _, p := range phi {
-			assert.NotContains(t, strings.ToLower(all), strings.ToLower(p), "span %s holds PHI", s.OperationName)
+		for i, p := range phi {
+			// Never the value itself in the test's output: it is PHI.
+			assert.False(t, strings.Contains(strings.ToLower(all), strings.ToLower(p)), "span %s holds PHI (pattern %d)", s.OperationName, i)
 		}
 		for _, kv := range s.Tags {
 			if v := fmt.Sprint(kv.Value); strings.Contains(v, "?") && strings.Contains(v, "=") {
-				t.Errorf("span %s: tag %s keeps a query: %s", s.OperationName, kv.Key, v)
+				t.Errorf("span %s: tag %s keeps a query", s.OperationName, kv.Key)
 			}
 		}
 	}
@@ -251,7 +252,7 @@ func checkTrace(t *testing.T, tr jaegerTrace, root string) {
 		for _, s := range kids {
 			extra := ""
 			if u := s.tag("url.full"); u != "" {
-				extra = " url.full=" + u
+				extra = " url.full=" + strings.SplitN(u, "?", 2)[0] // a query could hold PHI
 			}
 			if c := s.tag("http.response.status_code"); c != "" {
 				extra += " status=" + c

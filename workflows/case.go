@@ -8,12 +8,13 @@ import (
 
 // Bounds on what a case keeps.
 const (
-	timelineLimit  = 200  // newest entries kept
-	seenKeysLimit  = 2000 // event keys remembered for de-duplication
-	tasksLimit     = 200  // newest Akute tasks kept in the state
-	earlyTaskLimit = 100  // early task updates kept
-	decisionsLimit = 20   // newest decisions kept
-	paymentsLimit  = 50   // newest payments kept
+	timelineLimit    = 200  // newest entries kept
+	seenKeysLimit    = 2000 // event keys remembered for de-duplication
+	tasksLimit       = 200  // newest Akute tasks kept in the state
+	earlyTaskLimit   = 100  // early task updates kept
+	decisionsLimit   = 20   // newest decisions kept
+	paymentsLimit    = 50   // newest payments kept
+	medicationsLimit = 50   // newest medications kept
 	// DefaultMaxHistory is when a case continues as new, well before
 	// Temporal's own limits (50k events).
 	DefaultMaxHistory = 5000

@@ -160,8 +160,8 @@ func createTask(ctx workflow.Context, req activities.TaskRequest) (activities.Ta
 			return out, errMaybeCreated
 		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeAkuteAmbiguous:
 			return out, errMaybeCreated
-		case errors.As(err, &appErr) && !appErr.NonRetryable() && workflow.Now(ctx).Add(backoff).Before(giveUp):
-			if err := workflow.Sleep(ctx, backoff); err != nil {
+		case errors.As(err, &appErr) && !appErr.NonRetryable() && workflow.Now(ctx).Add(retryDelay(appErr, backoff)).Before(giveUp):
+			if err := workflow.Sleep(ctx, retryDelay(appErr, backoff)); err != nil {
 				return out, err // cancelled by an operator: nothing was sent
 			}
 			backoff = min(2*backoff, akuteRetry.MaximumInterval)
@@ -169,6 +169,15 @@ func createTask(ctx workflow.Context, req activities.TaskRequest) (activities.Ta
 			return out, err
 		}
 	}
+}
+
+// retryDelay is Akute's Retry-After when it gave one (classify's
+// NextRetryDelay, which the server's retries honour too), else backoff.
+func retryDelay(appErr *temporal.ApplicationError, backoff time.Duration) time.Duration {
+	if d := appErr.NextRetryDelay(); d > 0 {
+		return d
+	}
+	return backoff
 }
 
 // recordTask records a task Akute created for item.
@@ -208,9 +217,14 @@ func (r *caseRun) watchUnconfirmed(ctx workflow.Context, u UnconfirmedCreate) {
 	})
 }
 
-// confirm records the unconfirmed create a task Akute notified matches (by
-// its title: the webhook is routed to this case by its case:<shortId> tag),
-// and reports whether one did.
+// akuteTaskCreated is the event of Akute's webhook for a task it created:
+// the only one that can confirm an unanswered create (an update of an older
+// task of the same title must not).
+const akuteTaskCreated = "task.created"
+
+// confirm records the unconfirmed create a task Akute notified creating
+// matches (by its title: the webhook is routed to this case by its
+// case:<shortId> tag), and reports whether one did.
 func (r *caseRun) confirm(ctx workflow.Context, taskID, title, status string) bool {
 	s := r.state
 	i := slices.IndexFunc(s.Unconfirmed, func(c UnconfirmedCreate) bool { return title != "" && c.Item.Task.Title == title })
@@ -232,7 +246,7 @@ func (r *caseRun) confirm(ctx workflow.Context, taskID, title, status string) bo
 // task.created webhook that arrived before the case knew.
 func (r *caseRun) confirmFromEarly(ctx workflow.Context, item WorkItem) bool {
 	s := r.state
-	i := slices.IndexFunc(s.EarlyTasks, func(t EarlyTask) bool { return t.Title == item.Task.Title })
+	i := slices.IndexFunc(s.EarlyTasks, func(t EarlyTask) bool { return t.Title != "" && t.Title == item.Task.Title })
 	if i < 0 {
 		return false
 	}

@@ -194,9 +194,6 @@ type MedicationView struct {
 	Received    time.Time `json:"received"`
 }
 
-// medicationsLimit bounds the medications a case keeps.
-const medicationsLimit = 50
-
 // WorkItem is one call to Akute the case still has to make.
 type WorkItem struct {
 	ID       int                     `json:"id"`

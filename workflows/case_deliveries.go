@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -255,7 +253,8 @@ func (r *caseRun) applyTaskUpdate(ctx workflow.Context, u TaskUpdate) {
 		s.Tasks[i].Status = u.Status
 		return
 	}
-	if r.confirm(ctx, u.TaskID, u.Title, u.Status) {
+	created := u.Event == akuteTaskCreated
+	if created && r.confirm(ctx, u.TaskID, u.Title, u.Status) {
 		return
 	}
 	// Not recorded yet (Akute notifies as it creates): kept, bounded, since
@@ -265,7 +264,11 @@ func (r *caseRun) applyTaskUpdate(ctx workflow.Context, u TaskUpdate) {
 		s.EarlyTasks[i].Status = u.Status
 		return
 	}
-	s.EarlyTasks = keepLast(append(s.EarlyTasks, EarlyTask{TaskID: u.TaskID, Status: u.Status, Title: u.Title}), earlyTaskLimit)
+	early := EarlyTask{TaskID: u.TaskID, Status: u.Status}
+	if created {
+		early.Title = u.Title // only a creation can confirm an unanswered create
+	}
+	s.EarlyTasks = keepLast(append(s.EarlyTasks, early), earlyTaskLimit)
 }
 
 // applyMedication records a prescription Akute reported.
@@ -282,6 +285,5 @@ func (r *caseRun) applyMedication(ctx workflow.Context, m MedicationEvent) {
 // submitterHash tells whether the patient data changed, without keeping it.
 func submitterHash(s Submitter) string {
 	b, _ := json.Marshal(s)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
+	return digest(b)
 }

@@ -39,7 +39,8 @@ func (r *caseRun) readLastRun(ctx workflow.Context, c channels) {
 			Timeout: time.Minute, TimerOptions: workflow.TimerOptions{Summary: "read the case's last run again"},
 		}, func() bool { return r.state.Attention == nil || c.operatorPending() })
 		c.drainOperators(ctx, r)
-		if r.state.Attention == nil && r.startEmpty {
+		if (r.state.Attention == nil && r.startEmpty) || r.state.Closed {
+			r.state.Attention = nil // closed: the run ends empty, calling nothing
 			return
 		}
 		r.state.Attention = nil

@@ -27,8 +27,7 @@ func newDedupe(keys *[]string, limit int) *dedupe {
 
 // firstTime reports whether key is new, and remembers it.
 func (d *dedupe) firstTime(key string) bool {
-	sum := sha256.Sum256([]byte(key))
-	digest := hex.EncodeToString(sum[:8])
+	digest := digest([]byte(key))
 	if d.set[digest] {
 		return false
 	}
@@ -39,4 +38,11 @@ func (d *dedupe) firstTime(key string) bool {
 		*d.keys = (*d.keys)[1:]
 	}
 	return true
+}
+
+// digest is a fixed 16 characters of SHA-256 of b: what a workflow keeps to
+// recognise a value (an event key, the patient data) without keeping it.
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }

@@ -61,6 +61,9 @@ type Send struct {
 
 // New returns the public listener's handler: every route of docs/api.md.
 func New(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler) // every handler logs through it
+	}
 	starts := &starts{attrs: d.attributes(), log: d.Log}
 	mux := http.NewServeMux()
 	if d.Send != nil {

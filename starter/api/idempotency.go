@@ -103,7 +103,7 @@ func (a *sendAPI) sameLead(ctx context.Context, id, runID, fingerprint string) (
 	}
 	var theirs string
 	if err := a.memo.FromPayload(payload, &theirs); err != nil {
-		slogOr(a.log).LogAttrs(ctx, slog.LevelWarn, "a send's lead fingerprint could not be read: its Idempotency-Key is not checked",
+		a.log.LogAttrs(ctx, slog.LevelWarn, "a send's lead fingerprint could not be read: its Idempotency-Key is not checked",
 			slog.String("workflow_id", id), slog.String("error", err.Error()))
 		return true, nil
 	}

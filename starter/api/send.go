@@ -198,14 +198,6 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// slogOr is log, or a logger that drops everything when there is none.
-func slogOr(log *slog.Logger) *slog.Logger {
-	if log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return log
-}
-
 // searchAttributes let operators find sends in the Web UI: by form, by
 // instance, and by a keyed hash of the e-mail, never the e-mail. A send's
 // state is Temporal's own ExecutionStatus: it cannot be paused or wait for
