@@ -130,7 +130,7 @@ func main() {
 		// A trace per request, its span named by the route the mux matched.
 		public.Server(tracing.Server(reg.Instrument(logger, tracing.Route(public.Limit(api.New(deps)))))),
 		// Counted too (not logged): the codec endpoint's 401s alert.
-		private.Server(private.Limit(reg.Instrument(nil, internal))),
+		private.Server(reg.Instrument(nil, private.Limit(internal))), // its 503s counted, as the public one's
 	}
 	failed := make(chan error, len(servers))
 	for _, srv := range servers {

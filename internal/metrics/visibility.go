@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/carebridge/carebridge/workflows"
 )
 
 // The on-call gauges, read from Temporal's visibility (docs/operations.md,
@@ -23,13 +25,14 @@ const (
 )
 
 // CaseStatuses are the CarebridgeStatus values counted among running cases.
-var CaseStatuses = []string{"needs_attention", "paused", "running"}
+var CaseStatuses = []string{workflows.StatusNeedsAttention, workflows.StatusPaused, workflows.StatusRunning}
 
 // Visibility queries (docs/operations.md's runbooks use the same ones).
-const (
-	caseQuery         = `CarebridgeKind="case" AND CarebridgeStatus=%q AND ExecutionStatus="Running"`
-	sendsRunningQuery = `WorkflowType="AlleviateSend" AND ExecutionStatus="Running" AND StartTime < %q`
-	sendsFailedQuery  = `WorkflowType="AlleviateSend" AND ExecutionStatus="Failed" AND CloseTime > %q`
+var (
+	caseQuery = workflows.AttrKind.GetName() + `="case" AND ` + workflows.AttrStatus.GetName() +
+		`=%q AND ExecutionStatus="Running"`
+	sendsRunningQuery = `WorkflowType="` + workflows.AlleviateSendName + `" AND ExecutionStatus="Running" AND StartTime < %q`
+	sendsFailedQuery  = `WorkflowType="` + workflows.AlleviateSendName + `" AND ExecutionStatus="Failed" AND CloseTime > %q`
 )
 
 // SendRunningLong is how long a send runs before it counts as running long.

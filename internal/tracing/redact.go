@@ -44,7 +44,7 @@ func (s redactedSpan) Attributes() []attribute.KeyValue {
 
 func (s redactedSpan) Status() sdktrace.Status {
 	st := s.ReadOnlySpan.Status()
-	st.Description = redactText(st.Description)
+	st.Description = "" // an error's message: see dropped; the code stays
 	return st
 }
 
@@ -69,8 +69,10 @@ func (s redactedSpan) Links() []sdktrace.Link {
 	return out
 }
 
-// dropped are attributes never exported: query strings.
-var dropped = map[attribute.Key]bool{"url.query": true, "http.query": true}
+// dropped are attributes never exported: query strings, and an error's
+// message, which can quote the data it failed on (the codec keeps failure
+// messages encrypted in history for that reason; exception.type stays).
+var dropped = map[attribute.Key]bool{"url.query": true, "http.query": true, "exception.message": true}
 
 // paths are attributes holding a path and maybe a query: the query goes.
 var paths = map[attribute.Key]bool{"url.path": true, "http.target": true}
