@@ -3,8 +3,6 @@ package integration
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,12 +31,8 @@ type callers struct {
 func startCallers(t *testing.T) *callers {
 	t.Helper()
 	c := &callers{alpha: rand.Text(), beta: rand.Text()}
-	hashed := func(key string) string {
-		sum := sha256.Sum256([]byte(key))
-		return hex.EncodeToString(sum[:]) // printf %s "$KEY" | sha256sum
-	}
 	extra := map[string]string{
-		"CAREBRIDGE_API_KEYS":        "alpha:" + hashed(c.alpha) + ",beta:" + hashed(c.beta),
+		"CAREBRIDGE_API_KEYS":        "alpha:" + hashKey(c.alpha) + ",beta:" + hashKey(c.beta),
 		"CAREBRIDGE_SEARCH_HASH_KEY": stack.Env("CAREBRIDGE_SEARCH_HASH_KEY"),
 		"CAREBRIDGE_SEND_WAIT":       sendWait.String(),
 	}

@@ -22,12 +22,17 @@ type credential struct {
 }
 
 // caller is who made a request: the name of the key it presented (never the
-// key). A named caller's Idempotency-Keys are its own (scoped); the shared
-// tokens' caller and an open API's anonymous one keep the unscoped ids of
-// before callers had names.
-type caller struct {
-	name   string // "" when the API is open
-	scoped bool
+// key); "" when the API is open.
+type caller struct{ name string }
+
+// idScope scopes the caller's Idempotency-Keys (workflows.SendWorkflowID):
+// a named caller's keys are its own; the shared tokens' caller and an open
+// API's keep the key alone, the ids of before callers had names.
+func (c caller) idScope() string {
+	if c.name == config.SharedTokenCaller {
+		return ""
+	}
+	return c.name
 }
 
 type callerContextKey struct{}
@@ -42,7 +47,7 @@ func callerOf(r *http.Request) caller {
 func (d Deps) credentials() []credential {
 	var out []credential
 	for _, k := range d.APIKeys {
-		out = append(out, credential{sha256: k.SHA256, caller: caller{name: k.Caller, scoped: true}})
+		out = append(out, credential{sha256: k.SHA256, caller: caller{name: k.Caller}})
 	}
 	for _, t := range d.APITokens {
 		out = append(out, credential{sha256: sha256.Sum256([]byte(t)), caller: caller{name: config.SharedTokenCaller}})

@@ -36,20 +36,6 @@ func (d Deps) memoConverter() converter.DataConverter {
 	return converter.GetDefaultDataConverter()
 }
 
-// sendWorkflowID names the run of a send by caller with key. A named
-// caller's Idempotency-Key is its own: the id derives from (caller, key),
-// joined by a NUL that no caller's name holds, so two callers with one key
-// get two sends. Without a named caller (an open API, or the shared
-// CAREBRIDGE_API_TOKENS) the key alone names the run, as before callers had
-// names, so that a send started then keeps its id. Without a key each send
-// is a new run.
-func sendWorkflowID(who caller, key string) string {
-	if !who.scoped {
-		return workflows.SendWorkflowID("", key)
-	}
-	return workflows.SendWorkflowID(who.name, key)
-}
-
 // sendMemo is what a send's run keeps of who started it and of its lead:
 // the caller's name and the lead's fingerprint, when there are.
 func sendMemo(who caller, fingerprint string) map[string]any {

@@ -136,7 +136,7 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 	}
 
 	who := callerOf(r)
-	id := sendWorkflowID(who, key)
+	id := workflows.SendWorkflowID(who.idScope(), key)
 	w.Header().Set("X-Workflow-Id", id)
 	var fingerprint string
 	if key != "" && len(a.EmailHashKey) > 0 {
