@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -664,15 +663,20 @@ func upstreamConfigured(name string) bool {
 	return false
 }
 
-// freePort asks the kernel for a port that is free now.
+// freePort is a port free now, below the kernel's ephemeral ports.
 func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePortBelow(ephemeralPorts)
 	if err != nil {
 		panic(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
+
+// ephemeralPorts is where the kernel's ephemeral ports begin (Linux's
+// default ip_local_port_range): a port picked below it, ahead of its bind,
+// is never taken meanwhile by an outbound connection (Temporal's to
+// PostgreSQL and to itself), as 37843 once was in CI.
+const ephemeralPorts = 32768
 
 type quietLogger struct{}
 

@@ -208,7 +208,7 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 	// where the kernel's ephemeral ports are not.
 	for _, name := range []string{"TEMPORAL_FRONTEND_MEMBERSHIP_PORT", "TEMPORAL_MATCHING_MEMBERSHIP_PORT",
 		"TEMPORAL_HISTORY_MEMBERSHIP_PORT", "TEMPORAL_WORKER_MEMBERSHIP_PORT"} {
-		p, err := freePortBelow(32768)
+		p, err := freePortBelow(ephemeralPorts)
 		if err != nil {
 			return err
 		}
