@@ -21,6 +21,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/carebridge/carebridge/internal/audit"
+	"github.com/carebridge/carebridge/internal/auth"
 	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/internal/metrics"
@@ -74,9 +76,26 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	// Who may get in (docs/security.md): people's tokens of the clinic's
+	// provider, verified against its keys, beside the machines' keys; and
+	// the trail of who read or changed what.
+	var people *auth.Verifier
+	if id := tc.Identity; id.On() {
+		if people, err = auth.NewVerifier(ctx, auth.Config{Issuer: id.Issuer, Audience: id.Audience, HTTPClient: id.HTTPClient}); err != nil {
+			config.Exit("starter", err)
+		}
+	}
+	var trail *audit.Log
+	if cfg.Audit.Dir != "" {
+		if trail, err = audit.Open(cfg.Audit.Dir, audit.Options{Retention: cfg.Audit.Retention}); err != nil {
+			config.Exit("starter", err)
+		}
+		defer trail.Close()
+	}
 	deps := api.Deps{
 		Temporal: c, Namespace: tc.Options.Namespace, TaskQueue: tc.TaskQueue, SendTaskQueue: tc.SendTaskQueue,
-		APITokens: cfg.APITokens, APIKeys: cfg.APIKeys, DataConverter: tc.Options.DataConverter, Log: logger, Metrics: reg,
+		APITokens: cfg.APITokens, APIKeys: cfg.APIKeys, People: people, Audit: trail,
+		DataConverter: tc.Options.DataConverter, Log: logger, Metrics: reg,
 	}
 	// Eager sends: the starter runs them itself, with the worker's clients.
 	eager := cfg.Send != nil
@@ -102,17 +121,20 @@ func main() {
 	internal.HandleFunc("GET /healthz", api.Healthz)
 	internal.Handle("GET /readyz", api.Readyz(deps))
 	internal.Handle("GET /metrics", reg.Handler())
-	internal.Handle("/codec/", http.StripPrefix("/codec", codec.Handler(tc.Codec, codec.Access{ReadToken: cfg.CodecAuthToken, WriteToken: cfg.CodecWriteToken}, cfg.CodecCORSOrigins)))
+	internal.Handle("/codec/", http.StripPrefix("/codec", codec.Handler(tc.Codec, codec.Access{
+		ReadToken: cfg.CodecAuthToken, WriteToken: cfg.CodecWriteToken, People: people, Namespace: tc.Options.Namespace,
+		Audit: trail, Log: logger,
+	}, cfg.CodecCORSOrigins)))
 
 	// In production the configuration stops the starter before it gets
 	// here without credentials or TLS; in development it may run open.
 	if cfg.Dev {
 		logger.Warn("development mode (CAREBRIDGE_DEV=true): loopback only; never run it so in production")
 	}
-	if len(cfg.APITokens) == 0 && len(cfg.APIKeys) == 0 {
+	if len(cfg.APITokens) == 0 && len(cfg.APIKeys) == 0 && people == nil {
 		logger.Warn("the starter's /api routes are open to anyone who can reach it: set CAREBRIDGE_API_KEYS")
 	}
-	if cfg.CodecAuthToken == "" {
+	if cfg.CodecAuthToken == "" && people == nil {
 		logger.Warn("the codec endpoint decrypts for anyone who can reach the internal listener: set CAREBRIDGE_CODEC_AUTH_TOKEN",
 			slog.String("internal_addr", cfg.InternalAddr))
 	}

@@ -33,6 +33,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/carebridge/carebridge/dev/identity"
 	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/workflows"
 )
@@ -101,6 +102,12 @@ type Stack struct {
 	temporalTLS *tls.Config       // the harness's own client of Temporal (an operator's certificate); nil: plaintext
 	programTLS  map[string]string // TEMPORAL_TLS_* of the worker and the starter (their client certificate)
 	clientEnv   map[string]string // what a client process of the stack needs (ClientEnv)
+
+	// With ServerPostgres (signin.go): the OpenID Connect provider, its
+	// clients' secrets and the harness's admin token.
+	idp        *identity.Provider
+	secrets    map[string]string
+	adminToken string
 
 	mu    sync.Mutex
 	procs map[string]*process
@@ -219,6 +226,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		// The Web UI decrypts in the browser, from its own origin.
 		env["CAREBRIDGE_CODEC_CORS_ORIGINS"] = s.UIURL + "," + strings.Replace(s.UIURL, "127.0.0.1", "localhost", 1)
 	}
+	if _, set := env["CAREBRIDGE_AUDIT_DIR"]; !set && os.Getenv("CAREBRIDGE_AUDIT_DIR") == "" {
+		env["CAREBRIDGE_AUDIT_DIR"] = s.AuditDir() // make run's trail: beside Temporal's state
+	}
 	s.given = env
 	s.env = os.Environ()
 	for k, v := range env {
@@ -235,6 +245,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	for _, name := range s.workerNames()[1:] {
 		// Each worker its own metrics port.
 		env := append(slices.Clone(s.env), "CAREBRIDGE_METRICS_ADDR=127.0.0.1:0")
+		env = append(env, s.programIdentity(WorkerClient)...)
 		if err := s.spawn(name, filepath.Join(s.bin, "worker"), nil, env, nil); err != nil {
 			return nil, err
 		}
@@ -258,7 +269,7 @@ func (s *Stack) build(ctx context.Context) error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("devstack: go build: %v\n%s", err, out)
 	}
-	cli, err := s.goOutput(ctx, "-C", "tools", "tool", "-n", "temporal")
+	cli, err := s.goTool(ctx, "tools", "temporal")
 	if err != nil {
 		return err
 	}
@@ -400,7 +411,7 @@ func (s *Stack) ClientEnv() map[string]string { return maps.Clone(s.clientEnv) }
 
 // TemporalCLIArgs are the temporal CLI's flags to reach the stack's server:
 // --address, and with ServerPostgres the --tls-* flags of an operator's
-// client certificate.
+// client certificate and --api-key with an admin's token (an hour's).
 func (s *Stack) TemporalCLIArgs() []string {
 	args := []string{"--address", s.TemporalAddr}
 	if s.temporalTLS != nil {
@@ -408,16 +419,22 @@ func (s *Stack) TemporalCLIArgs() []string {
 			"--tls-key-path", s.clientEnv["TEMPORAL_TLS_CLIENT_KEY_PATH"],
 			"--tls-ca-path", s.ca.File, "--tls-server-name", temporalServerName)
 	}
+	if s.adminToken != "" {
+		args = append(args, "--api-key", s.adminToken)
+	}
 	return args
 }
 
 // TemporalClientOptions are the options of an SDK client of the stack's
 // server: its address, and with ServerPostgres TLS with an operator's client
-// certificate.
+// certificate and an admin's tokens, renewed as they expire.
 func (s *Stack) TemporalClientOptions() client.Options {
 	opts := client.Options{HostPort: s.TemporalAddr}
 	if s.temporalTLS != nil {
 		opts.ConnectionOptions.TLS = s.temporalTLS.Clone()
+	}
+	if s.idp != nil {
+		opts.Credentials = s.adminCredentials().TemporalCredentials(context.Background())
 	}
 	return opts
 }
@@ -425,6 +442,10 @@ func (s *Stack) TemporalClientOptions() client.Options {
 // HTTPClient is a client of the stack's listeners: it trusts the stack's
 // CA (production mode's TLS).
 func (s *Stack) HTTPClient() *http.Client { return s.httpClient }
+
+// AuditDir is the audit trail the stack's programs (and with ServerPostgres
+// Temporal's server) keep: who read patient data, who changed what.
+func (s *Stack) AuditDir() string { return filepath.Join(s.opts.DataDir, "audit") }
 
 // CA is the stack's throwaway CA, or nil (the dev server in development
 // mode).
@@ -466,12 +487,13 @@ func (s *Stack) workerNames() []string {
 
 // StartWorker starts (or restarts) the worker.
 func (s *Stack) StartWorker() error {
-	return s.spawn("worker", filepath.Join(s.bin, "worker"), nil, s.env, nil)
+	return s.spawn("worker", filepath.Join(s.bin, "worker"), nil, append(slices.Clone(s.env), s.programIdentity(WorkerClient)...), nil)
 }
 
 // StartStarter starts (or restarts) the starter and waits for /healthz.
 func (s *Stack) StartStarter(ctx context.Context) error {
-	if err := s.spawn("starter", filepath.Join(s.bin, "starter"), nil, s.env, nil); err != nil {
+	env := append(slices.Clone(s.env), s.programIdentity(StarterClient)...)
+	if err := s.spawn("starter", filepath.Join(s.bin, "starter"), nil, env, nil); err != nil {
 		return err
 	}
 	return s.waitHealthy(ctx, "starter", s.StarterURL+"/healthz")
@@ -542,9 +564,12 @@ func (s *Stack) Signal(name string, sig syscall.Signal) {
 // Stop stops every process: the starter first, Temporal (and its
 // PostgreSQL) last.
 func (s *Stack) Stop() {
-	names := append(append([]string{"starter"}, s.workerNames()...), "sandbox", "temporal")
+	names := append(append([]string{"webui", "starter"}, s.workerNames()...), "sandbox", "temporal")
 	for _, name := range names {
 		s.Signal(name, syscall.SIGTERM)
+	}
+	if s.idp != nil {
+		s.idp.Stop()
 	}
 	if s.pg != nil {
 		_ = s.StopPostgres()

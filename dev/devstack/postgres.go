@@ -23,7 +23,7 @@ import (
 )
 
 // The production topology, natively: Temporal's own server (the pinned
-// `server` tool of tools/go.mod) with deploy/temporal/postgres.yaml, on a
+// `server` tool of tools/server/go.mod) with deploy/temporal/postgres.yaml, on a
 // throwaway PostgreSQL cluster under the stack's data directory, listening
 // on loopback only. Schemas are made by the pinned `sql` tool from the
 // server module's own schema files; the namespace and carebridge's search
@@ -35,6 +35,11 @@ import (
 // carebridge's (the worker and the starter: TEMPORAL_TLS_*), and an
 // operator's (this package's clients, the temporal CLI, the tests'
 // clients: ClientEnv, TemporalCLIArgs, TemporalClientOptions).
+//
+// Every request to the frontend carries a token of the topology's OpenID
+// Connect provider too (signin.go): carebridge's programs their client
+// credentials', the harness an admin's, people theirs (the Web UI's server,
+// which runs here on its own, signs them in).
 
 // ServerPostgres selects this topology in Options.Server.
 const ServerPostgres = "postgres"
@@ -136,11 +141,11 @@ func (s *Stack) PostgresAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.pg.
 // setupTemporalOnPostgres creates Temporal's databases and schemas with the
 // pinned sql tool, as the compose file's auto-setup does.
 func (s *Stack) setupTemporalOnPostgres(ctx context.Context) error {
-	schema, err := s.goOutput(ctx, "-C", "tools", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/server")
+	schema, err := s.goOutputIn(ctx, "tools/server", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/server")
 	if err != nil {
 		return err
 	}
-	sqlTool, err := s.goOutput(ctx, "-C", "tools", "tool", "-n", "sql")
+	sqlTool, err := s.goTool(ctx, "tools/server", "sql")
 	if err != nil {
 		return err
 	}
@@ -160,11 +165,20 @@ func (s *Stack) setupTemporalOnPostgres(ctx context.Context) error {
 	return nil
 }
 
-// goOutput runs the go command in the checkout and returns what it printed
-// (a tool's path, a module's directory).
-func (s *Stack) goOutput(ctx context.Context, args ...string) (string, error) {
+// toolchains are the Go toolchains that tools/'s modules need beyond the
+// machine's own: Temporal's server v1.32.2 and its UI server v2.58.1 need Go
+// 1.26.10, which Go fetches through the module proxy as go1.27.3.
+var toolchains = map[string]string{"tools/server": "go1.27.3", "tools/ui": "go1.27.3"}
+
+// goOutputIn runs the go command in a module of the checkout (dir, relative)
+// and returns what it printed (a tool's path, a module's directory).
+func (s *Stack) goOutputIn(ctx context.Context, dir string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = s.opts.RepoRoot
+	cmd.Dir = filepath.Join(s.opts.RepoRoot, dir)
+	cmd.Env = os.Environ()
+	if tc := toolchains[dir]; tc != "" {
+		cmd.Env = append(cmd.Env, "GOTOOLCHAIN="+tc)
+	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -183,12 +197,23 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 	if err := s.setupTemporalOnPostgres(ctx); err != nil {
 		return err
 	}
-	server, err := s.goOutput(ctx, "-C", "tools", "tool", "-n", "server")
-	if err != nil {
+	// carebridge's build of Temporal's server (tools/server): the stock
+	// server, with the audit trail on its authorizer.
+	server := filepath.Join(s.bin, "temporal-server")
+	if _, err := s.goOutputIn(ctx, "tools/server", "build", "-o", server, "."); err != nil {
 		return err
 	}
 	tlsEnv, err := s.temporalCertificates()
 	if err != nil {
+		return err
+	}
+	// The Web UI's server: its URL is the provider's redirect target.
+	uiPort := s.opts.UIPort
+	if uiPort == 0 {
+		uiPort = freePort()
+	}
+	s.UIURL = fmt.Sprintf("https://127.0.0.1:%d", uiPort)
+	if err := s.startIdentity(ctx, s.UIURL+"/auth/sso/callback"); err != nil {
 		return err
 	}
 	port := freePort()
@@ -197,24 +222,30 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 		"TEMPORAL_POSTGRES_ADDR": s.PostgresAddr(), "TEMPORAL_POSTGRES_USER": pgUser,
 		"TEMPORAL_FRONTEND_PORT":  strconv.Itoa(port),
 		"TEMPORAL_DYNAMIC_CONFIG": filepath.Join(s.opts.RepoRoot, "deploy", "temporal", "dynamicconfig.yaml"),
+		// Tokens: the provider's keys and audience; its TLS is the stack's CA.
+		"TEMPORAL_AUTH_JWKS_URL": s.idp.JWKSURL(), "TEMPORAL_AUTH_AUDIENCE": Audience, "SSL_CERT_FILE": s.ca.File,
+		// Who changed which workflow, on carebridge's audit trail; the
+		// programs' own allowed calls are theirs to record.
+		"CAREBRIDGE_AUDIT_DIR": s.AuditDir(), "CAREBRIDGE_AUDIT_MACHINES": WorkerClient + "," + StarterClient,
 	}
 	maps.Copy(env, tlsEnv)
 	for _, name := range []string{"TEMPORAL_FRONTEND_HTTP_PORT", "TEMPORAL_MATCHING_PORT", "TEMPORAL_HISTORY_PORT",
-		"TEMPORAL_WORKER_PORT", "TEMPORAL_METRICS_PORT"} {
+		"TEMPORAL_WORKER_PORT", "TEMPORAL_INTERNAL_FRONTEND_PORT", "TEMPORAL_METRICS_PORT"} {
 		env[name] = strconv.Itoa(freePort())
 	}
 	s.TemporalMetricsURL = "http://127.0.0.1:" + env["TEMPORAL_METRICS_PORT"] + "/metrics"
 	// Membership ports are stored as PostgreSQL smallints: below 32768,
 	// where the kernel's ephemeral ports are not.
 	for _, name := range []string{"TEMPORAL_FRONTEND_MEMBERSHIP_PORT", "TEMPORAL_MATCHING_MEMBERSHIP_PORT",
-		"TEMPORAL_HISTORY_MEMBERSHIP_PORT", "TEMPORAL_WORKER_MEMBERSHIP_PORT"} {
+		"TEMPORAL_HISTORY_MEMBERSHIP_PORT", "TEMPORAL_WORKER_MEMBERSHIP_PORT", "TEMPORAL_INTERNAL_FRONTEND_MEMBERSHIP_PORT"} {
 		p, err := freePortBelow(ephemeralPorts)
 		if err != nil {
 			return err
 		}
 		env[name] = strconv.Itoa(p)
 	}
-	s.temporalPath, s.temporalArgs = server, []string{"--root", s.opts.RepoRoot, "--config", "deploy/temporal", "--env", "postgres", "start"}
+	s.temporalPath, s.temporalArgs = server, []string{"--root", s.opts.RepoRoot, "--config", "deploy/temporal", "--env", "postgres", "start",
+		"--service", "frontend", "--service", "internal-frontend", "--service", "history", "--service", "matching", "--service", "worker"}
 	s.temporalEnv = os.Environ()
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		s.temporalEnv = append(s.temporalEnv, k+"="+env[k])
@@ -225,7 +256,14 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 	if err := s.registerNamespace(ctx); err != nil {
 		return err
 	}
-	return s.waitSearchAttributesAccepted(ctx)
+	if err := s.waitSearchAttributesAccepted(ctx); err != nil {
+		return err
+	}
+	if s.opts.Headless {
+		s.UIURL = ""
+		return nil
+	}
+	return s.startWebUI(ctx, uiPort)
 }
 
 // temporalCertificates issues the server's certificate (frontend and

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,6 +16,8 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/carebridge/carebridge/internal/audit"
 )
 
 const phi = "john.doe@example.com"
@@ -169,8 +172,64 @@ func TestDecodingAFailureLeavesItSealed(t *testing.T) {
 func TestHandlerAccess(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/default/encode", nil)
 	r.Header.Set("Authorization", "Bearer read")
-	status, _ := Access{ReadToken: "read"}.refusal(r)
+	_, status, _ := Access{ReadToken: "read"}.who(r, true)
 	assert.Equal(t, http.StatusForbidden, status)
-	status, _ = Access{}.refusal(r)
+	who, status, _ := Access{}.who(r, true)
 	assert.Zero(t, status)
+	assert.Equal(t, "anonymous", who)
+}
+
+// Every decode and encode is on the audit trail, refused ones too, with
+// who asked and the workflow the payloads belong to (stamped at encoding by
+// the serialization context the SDK passes); the trail's chain verifies.
+func TestHandlerAuditsWhoDecodedWhichWorkflow(t *testing.T) {
+	c, _ := ParseKeys(NewKey("k"))
+	stampedCodec := c.WithSerializationContext(converter.WorkflowSerializationContext{Namespace: "default", WorkflowID: "case-42"})
+	enc, err := stampedCodec.Encode([]*commonpb.Payload{payload(t, phi)})
+	require.NoError(t, err)
+	body, _ := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
+	dir := t.TempDir()
+	trail, err := audit.Open(dir, audit.Options{})
+	require.NoError(t, err)
+	defer trail.Close()
+	srv := httptest.NewServer(Handler(c, Access{ReadToken: "s3cret", Audit: trail}, nil))
+	defer srv.Close()
+	for _, token := range []string{"s3cret", "wrong"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/default/decode", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	var out bytes.Buffer
+	n, err := audit.Export(dir, time.Time{}, &out)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, out.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var first, second audit.Entry
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &second))
+	assert.Equal(t, "codec-read-token", first.Principal)
+	assert.Equal(t, "payload.decode", first.Action)
+	assert.Equal(t, "case-42", first.WorkflowID)
+	assert.Equal(t, audit.OutcomeOK, first.Outcome)
+	assert.Equal(t, audit.OutcomeDenied, second.Outcome)
+	assert.NotContains(t, out.String(), "john", "no patient data on the trail")
+	_, err = audit.Verify(dir)
+	require.NoError(t, err)
+}
+
+// A payload a workflow's serialization context stamped still decodes, and
+// the stamp is only the workflow id, in clear, beside the ciphertext.
+func TestStampedPayloadsDecode(t *testing.T) {
+	c, _ := ParseKeys(NewKey("k"))
+	dc := converter.WithDataConverterSerializationContext(c.DataConverter(),
+		converter.ActivitySerializationContext{Namespace: "default", WorkflowID: "send-7"})
+	p, err := dc.ToPayload(phi)
+	require.NoError(t, err)
+	assert.Equal(t, "send-7", string(p.GetMetadata()[metadataWorkflowID]))
+	assert.NotContains(t, string(p.GetData()), "john")
+	var got string
+	require.NoError(t, c.DataConverter().FromPayload(p, &got))
+	assert.Equal(t, phi, got)
 }

@@ -6,6 +6,7 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/carebridge/carebridge/internal/auth"
 	"github.com/carebridge/carebridge/internal/codec"
 )
 
@@ -175,6 +177,9 @@ type Temporal struct {
 	// adds the program's logger and metrics.
 	Options client.Options
 	Codec   *codec.Codec // encrypts every payload; the starter serves it to the Web UI
+	// Identity is the OpenID Connect provider: with a client of the
+	// program's own, Options present its tokens to Temporal.
+	Identity Identity
 	// clientCert is the mTLS client certificate, re-read when its files
 	// change (nil: none, or given as data).
 	clientCert *Certificate
@@ -186,7 +191,8 @@ const (
 	DefaultSendTaskQueue = "carebridge-sends"
 )
 
-// LoadTemporal reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+// LoadTemporal reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY
+// (or CAREBRIDGE_OIDC_*: a client's tokens, identity.go),
 // TEMPORAL_TLS_* (the SDK's own environment conventions, through its
 // envconfig package, so Temporal Cloud and self-hosted clusters need no code
 // change), CAREBRIDGE_TASK_QUEUE, CAREBRIDGE_SEND_TASK_QUEUE and
@@ -212,6 +218,16 @@ func (e *Env) LoadTemporal() Temporal {
 		TaskQueue:     e.String("CAREBRIDGE_TASK_QUEUE", DefaultTaskQueue),
 		SendTaskQueue: e.String("CAREBRIDGE_SEND_TASK_QUEUE", DefaultSendTaskQueue),
 		Options:       opts,
+		Identity:      e.identity(),
+	}
+	if id := t.Identity; id.ClientID != "" {
+		if opts.Credentials != nil {
+			e.problems = append(e.problems, "TEMPORAL_API_KEY and CAREBRIDGE_OIDC_CLIENT_ID both name this program to Temporal: keep one")
+		}
+		// Every call to Temporal carries the client's access token, taken
+		// from the provider and renewed before it expires.
+		t.Options.Credentials = auth.ClientCredentials{Issuer: id.Issuer, ClientID: id.ClientID, ClientSecret: id.ClientSecret,
+			Audience: id.Audience, HTTPClient: id.HTTPClient}.TemporalCredentials(context.Background())
 	}
 	if keys := e.Required("CAREBRIDGE_CODEC_KEYS"); keys != "" {
 		c, err := codec.ParseKeys(keys)

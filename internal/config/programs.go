@@ -15,6 +15,7 @@ type Worker struct {
 	Send        *Send  // nil: sends are off
 	Akute       *Akute // nil: cases and Akute's deliveries are off
 	Cases       Cases
+	Audit       Audit // operators' signals and updates are recorded there
 }
 
 // Cases bounds case runs; zero means the workflow's default.
@@ -31,6 +32,7 @@ type Cases struct {
 func (e *Env) LoadWorker() Worker {
 	w := Worker{Temporal: e.LoadTemporal(), Dev: e.Dev(), MetricsAddr: e.MetricsAddr(), TLS: e.listenerTLS(),
 		Send: e.loadSend(), Akute: e.loadAkute()}
+	w.Audit = e.audit(w.Dev)
 	e.checkListeners(w.TLS, [][2]string{{"CAREBRIDGE_METRICS_ADDR", w.MetricsAddr}})
 	w.On = e.atLeastOne(Integrations{Send: w.Send != nil, CareValidate: w.Akute != nil, Akute: w.Akute != nil},
 		strings.Join(SendVariables, ", ")+" (sends), or "+strings.Join(AkuteVariables, ", ")+" (cases and Akute)")
@@ -79,6 +81,7 @@ type Starter struct {
 	CodecWriteToken  string        // bearer token to encode through it (a replayed signal); empty: nobody encodes
 	CodecCORSOrigins []string      // Web UI origins allowed to call the codec endpoint
 	SearchHashKey    string        // keys PatientEmailHash; empty: sends carry none
+	Audit            Audit         // where the reads of patient data and the changes are recorded
 	On               Integrations
 	// Send holds the send's upstreams when the starter runs sends itself
 	// (eager sends: CAREBRIDGE_EAGER_SENDS, on by default, and the send
@@ -108,12 +111,13 @@ func (e *Env) LoadStarter() Starter {
 		OnCallInterval:   e.Duration("CAREBRIDGE_ONCALL_METRICS_INTERVAL", 30*time.Second),
 		TLS:              e.listenerTLS(),
 	}
+	s.Audit = e.audit(s.Dev)
 	e.checkListeners(s.TLS, [][2]string{{"CAREBRIDGE_HTTP_ADDR", s.HTTPAddr}, {"CAREBRIDGE_INTERNAL_ADDR", s.InternalAddr}})
 	if !s.Dev {
-		if e.String("CAREBRIDGE_API_KEYS", "") == "" && len(s.APITokens) == 0 {
+		if e.String("CAREBRIDGE_API_KEYS", "") == "" && len(s.APITokens) == 0 && !s.Temporal.Identity.On() {
 			e.need(needAPIKeys)
 		}
-		if s.CodecAuthToken == "" {
+		if s.CodecAuthToken == "" && !s.Temporal.Identity.On() {
 			e.need(needCodecToken)
 		}
 	}

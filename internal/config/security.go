@@ -34,11 +34,13 @@ const (
 	needCodecToken
 	needListenerTLS
 	needTemporalTLS
+	needAuditDir
 )
 
 var needText = map[int]string{
-	needAPIKeys:     "CAREBRIDGE_API_KEYS (or the deprecated CAREBRIDGE_API_TOKENS)",
-	needCodecToken:  "CAREBRIDGE_CODEC_AUTH_TOKEN",
+	needAPIKeys:     "CAREBRIDGE_API_KEYS or CAREBRIDGE_OIDC_ISSUER (or the deprecated CAREBRIDGE_API_TOKENS)",
+	needCodecToken:  "CAREBRIDGE_CODEC_AUTH_TOKEN or CAREBRIDGE_OIDC_ISSUER",
+	needAuditDir:    "CAREBRIDGE_AUDIT_DIR (the audit trail)",
 	needListenerTLS: "CAREBRIDGE_TLS_CERT_FILE and CAREBRIDGE_TLS_KEY_FILE (or CAREBRIDGE_TLS_TERMINATED=proxy)",
 	needTemporalTLS: "TLS to Temporal (TEMPORAL_TLS=true, or TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH for mTLS; " +
 		"or CAREBRIDGE_TEMPORAL_PLAINTEXT=loopback for a Temporal on this host's loopback)",

@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/carebridge/carebridge/internal/audit"
+	"github.com/carebridge/carebridge/internal/auth"
 	"github.com/carebridge/carebridge/internal/config"
 	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/webhooks/carevalidate"
@@ -33,7 +35,13 @@ type Deps struct {
 	// config.SharedTokenCaller.
 	APIKeys   []config.APIKey
 	APITokens []string
-	Log       *slog.Logger
+	// People are the OpenID Connect provider's tokens (nil: none): a
+	// person's GET needs <Namespace>:read, anything else <Namespace>:write.
+	People *auth.Verifier
+	// Audit records every read of patient data and every change (nil:
+	// none, development only).
+	Audit *audit.Log
+	Log   *slog.Logger
 	// Metrics takes the API's own counters (*metrics.Registry is one); it
 	// is needed only with Akute's webhook on.
 	Metrics interface{ Register(prometheus.Collector) }
@@ -65,14 +73,15 @@ func New(d Deps) http.Handler {
 		d.Log = slog.New(slog.DiscardHandler) // every handler logs through it
 	}
 	starts := &starts{attrs: d.attributes(), log: d.Log}
+	audited := trail{log: d.Audit, app: d.Log}
 	mux := http.NewServeMux()
 	if d.Send != nil {
-		(&sendAPI{Send: *d.Send, temporal: d.Temporal, taskQueue: d.SendTaskQueue, starts: starts, memo: d.memoConverter(), log: d.Log}).routes(mux)
+		(&sendAPI{Send: *d.Send, temporal: d.Temporal, taskQueue: d.SendTaskQueue, starts: starts, trail: audited, memo: d.memoConverter(), log: d.Log}).routes(mux)
 	} else {
 		integrationOff(mux, config.IntegrationSend, config.SendVariables, sendRoutes...)
 	}
 	if d.CareValidate != nil {
-		(&caseAPI{temporal: d.Temporal, taskQueue: d.TaskQueue, auth: *d.CareValidate, log: d.Log, starts: starts}).routes(mux)
+		(&caseAPI{temporal: d.Temporal, taskQueue: d.TaskQueue, auth: *d.CareValidate, log: d.Log, starts: starts, trail: audited}).routes(mux)
 	} else {
 		integrationOff(mux, config.IntegrationCareValidate, config.CareValidateVariables, caseRoutes...)
 	}
@@ -85,7 +94,7 @@ func New(d Deps) http.Handler {
 		integrationOff(mux, config.IntegrationAkute, config.AkuteWebhookVariables, akuteRoutes...)
 	}
 	mux.HandleFunc("GET /healthz", Healthz)
-	return requireAPIToken(d.credentials(), mux)
+	return requireCaller(d.credentials(), d.People, d.Namespace, mux)
 }
 
 // Healthz answers 200 while the program runs (both listeners serve it).

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 
+	"github.com/carebridge/carebridge/internal/auth"
 	"github.com/carebridge/carebridge/internal/config"
 	"github.com/carebridge/carebridge/internal/metrics"
 )
@@ -22,15 +24,21 @@ type credential struct {
 }
 
 // caller is who made a request: the name of the key it presented (never the
-// key); "" when the API is open.
-type caller struct{ name string }
+// key), or a person's subject at the provider; "" when the API is open.
+type caller struct {
+	name   string
+	person bool // a person's access token, not a key
+}
 
 // idScope scopes the caller's Idempotency-Keys (workflows.SendWorkflowID):
 // a named caller's keys are its own; the shared tokens' caller and an open
 // API's keep the key alone, the ids of before callers had names.
 func (c caller) idScope() string {
-	if c.name == config.SharedTokenCaller {
+	switch {
+	case c.name == config.SharedTokenCaller:
 		return ""
+	case c.person:
+		return "person:" + c.name // no key's name holds ':', so no key shares a person's ids
 	}
 	return c.name
 }
@@ -77,12 +85,16 @@ func authenticate(creds []credential, authorization string) (caller, bool) {
 	return creds[found].caller, true
 }
 
-// requireAPIToken guards every /api/ route with a bearer key when keys or
-// tokens are configured; the webhooks keep their partners' own auth. The
-// request then carries its caller (callerOf), and its line in the log
-// (internal/metrics) names the caller, never the key.
-func requireAPIToken(creds []credential, next http.Handler) http.Handler {
-	if len(creds) == 0 {
+// requireCaller guards every /api/ route when keys, tokens or a provider
+// are configured; the webhooks keep their partners' own auth. A bearer is
+// first a named key (a machine: every route), else a person's access token
+// from the provider (People), whose permissions pick the routes: reading
+// (GET) needs <namespace>:read, anything else <namespace>:write, as
+// Temporal's own authorizer rules. The request then carries its caller
+// (callerOf), and its line in the log (internal/metrics) names the caller,
+// never the key or token.
+func requireCaller(creds []credential, people *auth.Verifier, namespace string, next http.Handler) http.Handler {
+	if len(creds) == 0 && people == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +103,19 @@ func requireAPIToken(creds []credential, next http.Handler) http.Handler {
 			return
 		}
 		who, ok := authenticate(creds, r.Header.Get("Authorization"))
+		if !ok && people != nil {
+			var status int
+			var message string
+			if who, status, message = person(r, people, namespace); status != 0 {
+				if status == http.StatusUnauthorized {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge", error="invalid_token"`)
+				}
+				code := map[int]string{http.StatusUnauthorized: "unauthorized", http.StatusForbidden: "forbidden"}[status]
+				writeError(w, status, apiError{Code: code, Message: message})
+				return
+			}
+			ok = true
+		}
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
 			writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: "a bearer token is required"})
@@ -101,4 +126,25 @@ func requireAPIToken(creds []credential, next http.Handler) http.Handler {
 		next.ServeHTTP(w, inner)
 		r.Pattern = inner.Pattern // the mux matched the copy; the request's own log line names the route
 	})
+}
+
+// person is the caller an access token of the provider names, or the
+// status and message that refuse it.
+func person(r *http.Request, people *auth.Verifier, namespace string) (caller, int, string) {
+	token, ok := auth.FromRequest(r)
+	if !ok {
+		return caller{}, http.StatusUnauthorized, "a bearer token is required"
+	}
+	p, err := people.Verify(r.Context(), token)
+	if err != nil {
+		return caller{}, http.StatusUnauthorized, auth.Reason(err)
+	}
+	need := auth.RoleWrite
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		need = auth.RoleRead
+	}
+	if !p.Can(namespace, need) {
+		return caller{}, http.StatusForbidden, fmt.Sprintf("this route needs the %s:%s permission", namespace, need)
+	}
+	return caller{name: p.Subject, person: true}, 0, ""
 }

@@ -28,6 +28,7 @@ type caseAPI struct {
 	auth      carevalidate.Auth
 	log       *slog.Logger
 	starts    *starts
+	trail     trail
 }
 
 var caseRoutes = []string{"POST /webhooks/carevalidate", "GET /api/cases/{case_id}"}
@@ -124,6 +125,9 @@ func caseStartAttributes(ev workflows.CaseEvent) temporal.SearchAttributes {
 // state answers the case workflow's state query.
 func (a *caseAPI) state(w http.ResponseWriter, r *http.Request) {
 	caseID := r.PathValue("case_id")
+	if !a.trail.record(w, r, "case.read", workflows.CaseWorkflowID(caseID)) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
 	v, err := a.temporal.QueryWorkflow(ctx, workflows.CaseWorkflowID(caseID), "", workflows.QueryState)

@@ -34,6 +34,7 @@ type sendAPI struct {
 	temporal  client.Client
 	taskQueue string
 	starts    *starts
+	trail     trail
 	memo      converter.DataConverter // reads the memos starts wrote
 	log       *slog.Logger
 }
@@ -138,6 +139,9 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 	who := callerOf(r)
 	id := workflows.SendWorkflowID(who.idScope(), key)
 	w.Header().Set("X-Workflow-Id", id)
+	if !a.trail.record(w, r, "send.start", id) {
+		return
+	}
 	var fingerprint string
 	if key != "" && len(a.EmailHashKey) > 0 {
 		fingerprint = leadFingerprint(a.EmailHashKey, req)
@@ -281,6 +285,9 @@ func (a *sendAPI) status(w http.ResponseWriter, r *http.Request) {
 	notFound := apiError{Code: "send_not_found", Message: "no send has that workflow id"}
 	if !strings.HasPrefix(id, workflows.SendWorkflowIDPrefix) {
 		writeError(w, http.StatusNotFound, notFound)
+		return
+	}
+	if !a.trail.record(w, r, "send.read", id) {
 		return
 	}
 	desc, err := a.temporal.DescribeWorkflowExecution(r.Context(), id, "")
