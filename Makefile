@@ -90,8 +90,12 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-## tools: build the pinned temporal CLI, Temporal's server and its SQL tool (cached afterwards).
+## tools: build the pinned temporal CLI (tools/), carebridge's build of Temporal's server and its SQL tool
+## (tools/server) and Temporal's UI server (tools/ui), cached afterwards. The last two need Go 1.26.10, which the go
+## command fetches as go1.27.3 through the module proxy.
+SERVER_GO = GOTOOLCHAIN=go1.27.3 $(GO)
 tools:
 	$(GO) -C tools tool -n temporal >/dev/null
-	$(GO) -C tools tool -n server >/dev/null
-	$(GO) -C tools tool -n sql >/dev/null
+	$(SERVER_GO) -C tools/server tool -n server >/dev/null
+	$(SERVER_GO) -C tools/server tool -n sql >/dev/null
+	$(SERVER_GO) -C tools/ui tool -n server >/dev/null

@@ -199,8 +199,8 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 	}
 	// carebridge's build of Temporal's server (tools/server): the stock
 	// server, with the audit trail on its authorizer.
-	server := filepath.Join(s.bin, "temporal-server")
-	if _, err := s.goOutputIn(ctx, "tools/server", "build", "-o", server, "."); err != nil {
+	server, err := s.goTool(ctx, "tools/server", "server")
+	if err != nil {
 		return err
 	}
 	tlsEnv, err := s.temporalCertificates()

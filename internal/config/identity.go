@@ -71,8 +71,8 @@ type Audit struct {
 // as hours.
 const sixYears = 6 * 8766 * time.Hour
 
-// audit reads CAREBRIDGE_AUDIT_*. In production a program that reads
-// patient data or lets people change cases keeps the trail.
+// audit reads CAREBRIDGE_AUDIT_*. In production the starter, which serves
+// patient data (the API, the codec endpoint), keeps the trail.
 func (e *Env) audit(dev bool) Audit {
 	a := Audit{Dir: e.String("CAREBRIDGE_AUDIT_DIR", ""), Retention: e.Duration("CAREBRIDGE_AUDIT_RETENTION", sixYears)}
 	if a.Dir == "" && !dev {

@@ -15,7 +15,6 @@ type Worker struct {
 	Send        *Send  // nil: sends are off
 	Akute       *Akute // nil: cases and Akute's deliveries are off
 	Cases       Cases
-	Audit       Audit // operators' signals and updates are recorded there
 }
 
 // Cases bounds case runs; zero means the workflow's default.
@@ -32,7 +31,6 @@ type Cases struct {
 func (e *Env) LoadWorker() Worker {
 	w := Worker{Temporal: e.LoadTemporal(), Dev: e.Dev(), MetricsAddr: e.MetricsAddr(), TLS: e.listenerTLS(),
 		Send: e.loadSend(), Akute: e.loadAkute()}
-	w.Audit = e.audit(w.Dev)
 	e.checkListeners(w.TLS, [][2]string{{"CAREBRIDGE_METRICS_ADDR", w.MetricsAddr}})
 	w.On = e.atLeastOne(Integrations{Send: w.Send != nil, CareValidate: w.Akute != nil, Akute: w.Akute != nil},
 		strings.Join(SendVariables, ", ")+" (sends), or "+strings.Join(AkuteVariables, ", ")+" (cases and Akute)")

@@ -2,7 +2,10 @@ module github.com/carebridge/carebridge/tools/server
 
 go 1.26.10
 
-tool go.temporal.io/server/cmd/tools/sql
+tool (
+	github.com/carebridge/carebridge/tools/server
+	go.temporal.io/server/cmd/tools/sql
+)
 
 require (
 	github.com/carebridge/carebridge v0.0.0
