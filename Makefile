@@ -38,10 +38,12 @@ test-traces: jaeger
 jaeger:
 	$(GO) -C tools/jaeger tool -n jaeger >/dev/null
 
-## test-postgres: the production topology natively: Temporal's server on PostgreSQL with mTLS, two workers, the core
-## paths with carebridge in production mode (TLS listeners, credentials), the security checks and three faults.
+## test-postgres: the production topology natively: carebridge's build of Temporal's server on PostgreSQL with mTLS and
+## its authorizer, a real OpenID Connect provider (dev/oidc), two workers, the core paths with carebridge in production
+## mode (TLS listeners, credentials, client-credentials tokens), who may do what (the token matrix), the audit trail,
+## the security checks and three faults.
 POSTGRES_CORE = TestSendReturnsAlleviatesAnswer|TestSendUnknownPatientIs404|TestSendSurvivesAnUpstreamFailingTwice|TestCaseLifeThroughTheWebhook|TestAkuteTaskCompletedReachesTheCase
-POSTGRES_SECURITY = TestTemporalRequiresClientCertificates|TestProductionStarterServesTLSAndARotatedCertificate
+POSTGRES_SECURITY = TestTemporalRequiresClientCertificates|TestProductionStarterServesTLSAndARotatedCertificate|TestTemporalEnforcesWhoMayDoWhat|TestTheAPIAndTheCodecKnowPeople|TestTheAuditTrailIsTamperEvident
 POSTGRES_FAULTS = TestWorkerKilledMidLoad|TestDatabaseRestartedMidLoad|TestTemporalRestartedMidLoad
 test-postgres: tools postgres
 	$(GO) test -count=1 -timeout 15m -v -run '^($(POSTGRES_CORE)|$(POSTGRES_SECURITY))$$' ./integration/ -args -server postgres
@@ -53,8 +55,10 @@ postgres:
 		{ echo "Installing PostgreSQL..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 ## test-ui: the Temporal Web UI in Debian's Chromium (headless, playwright-core): summaries, current details decrypted
-## through the codec endpoint, the update dialog's described handlers; screenshots in ui-results/.
-test-ui: tools chromium
+## through the codec endpoint, the update dialog's described handlers; and, on the production topology, people signing
+## in through the OpenID Connect provider (an operator's update accepted, a reader's refused, both on the audit
+## trail); screenshots in ui-results/.
+test-ui: tools chromium postgres
 	cd uitest && npm ci --no-audit --no-fund --loglevel=error
 	$(GO) test -count=1 -tags ui -timeout 15m -v ./uitest/
 

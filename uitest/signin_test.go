@@ -39,7 +39,12 @@ func TestPeopleSignInAndTemporalDecidesWhatTheyMayDo(t *testing.T) {
 	require.NoError(t, err)
 	defer logs.Close()
 	ctx := context.Background()
-	stack, err := devstack.Start(ctx, devstack.Options{RepoRoot: root, DataDir: t.TempDir(), Logs: logs,
+	// Not t.TempDir: its parent is private, and PostgreSQL runs as its own
+	// user when the tests run as root.
+	dir, err := os.MkdirTemp("", "carebridge-signin-")
+	require.NoError(t, err)
+	defer os.RemoveAll(dir)
+	stack, err := devstack.Start(ctx, devstack.Options{RepoRoot: root, DataDir: dir, Logs: logs,
 		Server: devstack.ServerPostgres, Production: true, Env: map[string]string{"CAREBRIDGE_API_KEYS": ""}})
 	require.NoError(t, err)
 	defer stack.Stop()

@@ -28,9 +28,12 @@ const Audience = "urn:carebridge"
 
 // The people of the topology's provider (docs/security.md, "Who may do
 // what"): an operator steers cases, a reader only looks.
+// Both hold temporal-system:read too: the Web UI lists the namespaces and
+// reads the cluster's information, which Temporal's authorizer grants on
+// the system namespace's role (which reads every namespace).
 const (
-	Operator = "olivia" // default:read, default:write
-	Reader   = "rhea"   // default:read
+	Operator = "olivia" // default:read, default:write, temporal-system:read
+	Reader   = "rhea"   // default:read, temporal-system:read
 )
 
 // The machines: carebridge's worker and starter, the Web UI's server (a
@@ -63,8 +66,8 @@ func (s *Stack) startIdentity(ctx context.Context, uiCallback string) error {
 		Dir: filepath.Join(s.opts.DataDir, "oidc"), Audience: Audience, AccessTokenTTL: tokenLifetime,
 		TLSCertFile: cert, TLSKeyFile: key, CAFile: s.ca.File,
 		Users: map[string]identity.User{
-			Operator: {Name: "Olivia Operator", Permissions: []string{"default:read", "default:write"}},
-			Reader:   {Name: "Rhea Reader", Permissions: []string{"default:read"}},
+			Operator: {Name: "Olivia Operator", Permissions: []string{"default:read", "default:write", "temporal-system:read"}},
+			Reader:   {Name: "Rhea Reader", Permissions: []string{"default:read", "temporal-system:read"}},
 		},
 		Clients: []identity.Client{
 			{ID: WorkerClient, Secret: s.secrets[WorkerClient], Permissions: []string{"default:write"}},

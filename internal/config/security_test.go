@@ -26,8 +26,9 @@ import (
 // The end of the line of a program that lacks what production needs.
 const (
 	needsPrefix = "production mode (the default) needs "
-	needsAPI    = "CAREBRIDGE_API_KEYS (or the deprecated CAREBRIDGE_API_TOKENS)"
-	needsCodec  = "CAREBRIDGE_CODEC_AUTH_TOKEN"
+	needsAPI    = "CAREBRIDGE_API_KEYS or CAREBRIDGE_OIDC_ISSUER (or the deprecated CAREBRIDGE_API_TOKENS)"
+	needsCodec  = "CAREBRIDGE_CODEC_AUTH_TOKEN or CAREBRIDGE_OIDC_ISSUER"
+	needsAudit  = "CAREBRIDGE_AUDIT_DIR (the audit trail)"
 	needsTLS    = "CAREBRIDGE_TLS_CERT_FILE and CAREBRIDGE_TLS_KEY_FILE (or CAREBRIDGE_TLS_TERMINATED=proxy)"
 	needsTemp   = "TLS to Temporal (TEMPORAL_TLS=true, or TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH for mTLS; " +
 		"or CAREBRIDGE_TEMPORAL_PLAINTEXT=loopback for a Temporal on this host's loopback)"
@@ -50,7 +51,7 @@ func with(base map[string]string, extra ...string) map[string]string {
 // at start with one line naming all of it, and how to develop instead.
 func TestProductionIsTheDefault(t *testing.T) {
 	cert, key := writePair(t, t.TempDir(), "a")
-	starter := map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "AKUTE_WEBHOOK_SECRET": "s"}
+	starter := map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "AKUTE_WEBHOOK_SECRET": "s", "CAREBRIDGE_AUDIT_DIR": t.TempDir()}
 	worker := map[string]string{"CAREBRIDGE_CODEC_KEYS": codec.NewKey("k1"), "AKUTE_BASE_URL": "http://akute", "AKUTE_API_KEY": "k"}
 	secured := with(starter, "CAREBRIDGE_API_KEYS", "crm:"+sha256Hex("key"), "CAREBRIDGE_CODEC_AUTH_TOKEN", "t",
 		"CAREBRIDGE_TLS_CERT_FILE", cert, "CAREBRIDGE_TLS_KEY_FILE", key, "TEMPORAL_TLS", "true")
@@ -63,7 +64,9 @@ func TestProductionIsTheDefault(t *testing.T) {
 		env           map[string]string
 		want          string // "" when it starts
 	}{
-		{"nothing", "starter", starter, needsPrefix + needsAPI + ", " + needsCodec + ", " + needsTLS + ", and " + needsTemp + devHint},
+		{"nothing", "starter", with(starter, "CAREBRIDGE_AUDIT_DIR", ""), needsPrefix + needsAPI + ", " + needsCodec + ", " + needsTLS + ", " + needsTemp + ", and " + needsAudit + devHint},
+		{"people's tokens instead of keys and the codec token", "starter", with(secured, "CAREBRIDGE_API_KEYS", "", "CAREBRIDGE_CODEC_AUTH_TOKEN", "",
+			"CAREBRIDGE_OIDC_ISSUER", "https://idp.example", "CAREBRIDGE_OIDC_AUDIENCE", "urn:carebridge"), ""},
 		{"nothing", "worker", worker, needsPrefix + needsTLS + ", and " + needsTemp + devHint},
 		{"without credentials", "starter", with(secured, "CAREBRIDGE_API_KEYS", "", "CAREBRIDGE_CODEC_AUTH_TOKEN", ""),
 			needsPrefix + needsAPI + ", and " + needsCodec + devHint},
