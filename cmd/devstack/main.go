@@ -49,6 +49,7 @@ everything speaks plain HTTP, on loopback only. Never run so in production (docs
   Sandbox        %[4]s
   Internal       %[6]s  (codec, /metrics, /readyz; worker metrics %[5]s)
   Dev keys       .data/carebridge_codec_keys, .data/carebridge_search_hash_key
+  Audit trail    %[7]s  (go run ./cmd/audit tail -dir %[7]s)
 
 Send the reference's example lead:
 
@@ -59,7 +60,8 @@ Send the reference's example lead:
 Play a CareValidate case: go run ./cmd/sandbox send-case, then curl %[1]s/api/cases/<case id>
 
 Ctrl-C stops everything.
-`, stack.StarterURL, stack.UIURL, stack.TemporalAddr, stack.SandboxURL, stack.WorkerMetricsURL, stack.InternalURL)
+`, stack.StarterURL, stack.UIURL, stack.TemporalAddr, stack.SandboxURL, stack.WorkerMetricsURL, stack.InternalURL,
+		stack.AuditDir())
 
 	exited := make(chan string, 1)
 	go func() { exited <- stack.Wait() }()
