@@ -31,9 +31,10 @@ const (
 
 // The end of the line of a program that lacks what production needs.
 const (
-	needsAPI  = "CAREBRIDGE_API_KEYS (or the deprecated CAREBRIDGE_API_TOKENS)"
-	needsTLS  = "CAREBRIDGE_TLS_CERT_FILE and CAREBRIDGE_TLS_KEY_FILE (or CAREBRIDGE_TLS_TERMINATED=proxy)"
-	needsTemp = "TLS to Temporal (TEMPORAL_TLS=true, or TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH for mTLS; " +
+	needsAPI   = "CAREBRIDGE_API_KEYS or CAREBRIDGE_OIDC_ISSUER (or the deprecated CAREBRIDGE_API_TOKENS)"
+	needsCodec = "CAREBRIDGE_CODEC_AUTH_TOKEN or CAREBRIDGE_OIDC_ISSUER"
+	needsTLS   = "CAREBRIDGE_TLS_CERT_FILE and CAREBRIDGE_TLS_KEY_FILE (or CAREBRIDGE_TLS_TERMINATED=proxy)"
+	needsTemp  = "TLS to Temporal (TEMPORAL_TLS=true, or TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH for mTLS; " +
 		"or CAREBRIDGE_TEMPORAL_PLAINTEXT=loopback for a Temporal on this host's loopback)"
 	devHint = "; or CAREBRIDGE_DEV=true, to develop on loopback"
 )
@@ -55,6 +56,7 @@ func production(t *testing.T, ca *devstack.CA, extra map[string]string) (env map
 		"CAREBRIDGE_CODEC_AUTH_TOKEN": prodCodecToken,
 		"CAREBRIDGE_TLS_CERT_FILE":    cert,
 		"CAREBRIDGE_TLS_KEY_FILE":     key,
+		"CAREBRIDGE_AUDIT_DIR":        filepath.Join(t.TempDir(), "audit"),
 	})
 	for k, v := range temporalSecurity() {
 		env[k] = v
@@ -77,6 +79,12 @@ func temporalSecurity() map[string]string {
 		return map[string]string{"CAREBRIDGE_TEMPORAL_PLAINTEXT": "loopback"}
 	}
 	env := map[string]string{}
+	if idp := stack.Identity(); idp != nil {
+		// Temporal's authorizer wants the starter's token too.
+		env["CAREBRIDGE_OIDC_ISSUER"], env["CAREBRIDGE_OIDC_AUDIENCE"] = idp.Issuer(), devstack.Audience
+		env["CAREBRIDGE_OIDC_CA_FILE"] = stack.CA().File
+		env["CAREBRIDGE_OIDC_CLIENT_ID"], env["CAREBRIDGE_OIDC_CLIENT_SECRET"] = devstack.StarterClient, stack.ClientSecret(devstack.StarterClient)
+	}
 	for _, k := range []string{"TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_CLIENT_KEY_PATH",
 		"TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TEMPORAL_TLS_SERVER_NAME"} {
 		env[k] = stack.Env(k)
@@ -95,7 +103,7 @@ func newCA(t *testing.T) *devstack.CA {
 // names them, in one line.
 func TestProductionStarterWithoutCredentialsNamesThem(t *testing.T) {
 	env, _, _ := production(t, newCA(t), map[string]string{"CAREBRIDGE_API_KEYS": "", "CAREBRIDGE_CODEC_AUTH_TOKEN": ""})
-	assert.Equal(t, "starter: production mode (the default) needs "+needsAPI+", and CAREBRIDGE_CODEC_AUTH_TOKEN"+devHint+"\n",
+	assert.Equal(t, "starter: production mode (the default) needs "+needsAPI+", and "+needsCodec+devHint+"\n",
 		exitAtStart(t, "starter", env))
 
 	// Production is the default: an environment without CAREBRIDGE_DEV at
@@ -111,7 +119,7 @@ func TestProductionStarterWithoutCredentialsNamesThem(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit, "%s", out)
 	assert.Equal(t, 2, exit.ExitCode())
-	assert.Equal(t, "starter: production mode (the default) needs CAREBRIDGE_CODEC_AUTH_TOKEN"+devHint+"\n", string(out))
+	assert.Equal(t, "starter: production mode (the default) needs "+needsCodec+devHint+"\n", string(out))
 }
 
 // hashKey is what CAREBRIDGE_API_KEYS holds of a key: printf %s "$KEY" | sha256sum.

@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/internal/codec"
@@ -349,6 +350,32 @@ func TestTraces(t *testing.T) {
 		// does) so that its RunWorkflow span ends and is exported.
 		const rootSpan = "POST /webhooks/carevalidate"
 		waitTrace(t, query, rootSpan, []string{"RunActivity:SyncAkutePatient"})
+
+		// A later delivery (a decision: Akute gets a task) is a trace of its
+		// own, and the task's Akute call is in it, under that delivery's
+		// signal, not in the run's first trace.
+		status, answer, err = carevalidatetest.Sender{
+			URL: stack.StarterURL + "/webhooks/carevalidate", Header: "X-CareValidate-Auth",
+			Secret: "sandbox-carevalidate-secret",
+		}.Send(steps[2].Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, status, "answer: %s", answer)
+		var later jaegerTrace
+		require.Eventually(t, func() bool {
+			for _, tr := range traces(t, query) {
+				if count(tr, "RunActivity:"+activities.CreateAkuteTaskName) > 0 && count(tr, "RunWorkflow:"+workflows.CaseWorkflowName) == 0 {
+					later = tr
+					return true
+				}
+			}
+			return false
+		}, 60*time.Second, 500*time.Millisecond, "the decision's task create is traced in the decision's own trace")
+		checkTrace(t, later, rootSpan)
+		for _, s := range later.Spans {
+			if s.OperationName == "StartActivity:"+activities.CreateAkuteTaskName {
+				assert.Equal(t, "HandleSignal:"+workflows.SignalCaseEvent, byIDName(later, s.parent()), "the call under the delivery's signal")
+			}
+		}
 		closeCase(t, ctx, stack, workflows.CaseWorkflowID(c.ID))
 
 		tr := waitTrace(t, query, rootSpan, []string{

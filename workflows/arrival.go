@@ -3,6 +3,8 @@ package workflows
 import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/carebridge/carebridge/internal/tracing"
 )
 
 // The Go SDK hands a workflow the signals of one workflow task through one
@@ -34,8 +36,17 @@ type arrivalInbound struct {
 	log *arrivalLog
 }
 
-// arrivalLog is the operator signals received and not yet applied, oldest first.
-type arrivalLog struct{ names []string }
+// arrivalLog is the operator signals received and not yet applied, oldest
+// first; and the trace span each delivery's signal arrived under (the
+// tracing interceptor's HandleSignal span), oldest first per signal name,
+// so that the Akute calls a delivery causes are traced in that delivery's
+// trace rather than in the run's first. Spans are runtime values, never
+// state: on replay there are none, and nothing the workflow decides reads
+// them.
+type arrivalLog struct {
+	names []string
+	spans map[string][]any
+}
 
 type arrivalLogKey struct{}
 
@@ -47,7 +58,28 @@ func (i *arrivalInbound) HandleSignal(ctx workflow.Context, in *interceptor.Hand
 	if operatorSignal[in.SignalName] {
 		i.log.names = append(i.log.names, in.SignalName)
 	}
+	if deliverySignal[in.SignalName] {
+		if i.log.spans == nil {
+			i.log.spans = map[string][]any{}
+		}
+		i.log.spans[in.SignalName] = append(i.log.spans[in.SignalName], ctx.Value(tracing.SpanContextKey))
+	}
 	return i.Next.HandleSignal(ctx, in)
+}
+
+// deliverySignal are the partners' deliveries, each in a trace of its own.
+var deliverySignal = map[string]bool{SignalCaseEvent: true, SignalAkuteTask: true, SignalAkuteMed: true}
+
+// deliverySpan is the span the oldest delivery of name not yet received
+// arrived under (nil without tracing, or on replay); each receive of the
+// signal's channel takes one.
+func (l *arrivalLog) deliverySpan(name string) any {
+	spans := l.spans[name]
+	if len(spans) == 0 {
+		return nil
+	}
+	l.spans[name] = spans[1:]
+	return spans[0]
 }
 
 // operatorSignal are the signals whose order matters.

@@ -69,6 +69,11 @@ type caseRun struct {
 	startEmpty bool                // an operator skipped reading the last run
 	signals    int                 // handled by this run
 	changed    bool                // an update or a coroutine changed the state since the main loop last looked
+	// delivery is the trace span of the delivery being applied, and spans
+	// the one of the delivery that queued each pending item, by its id:
+	// its Akute call is traced there (arrival.go). Never state.
+	delivery any
+	spans    map[int]any
 }
 
 // CaseWorkflow keeps one CareValidate case's state and Akute in step with
@@ -244,6 +249,7 @@ func (c channels) drain(ctx workflow.Context, r *caseRun) {
 			r.applyMedication(ctx, med)
 		}
 	}
+	r.delivery = nil // an operator's resync is no delivery's work
 	c.drainOperators(ctx, r)
 }
 
@@ -253,6 +259,7 @@ func (r *caseRun) receive(ctx workflow.Context, ch workflow.ReceiveChannel, name
 	received, believed = receiveOwn(ch, valuePtr)
 	if received {
 		r.signals++
+		r.delivery = arrivals(ctx).deliverySpan(name)
 	}
 	if received && !believed {
 		r.note(ctx, workflow.Now(ctx), "carebridge:refused_signal", "", name+": not written by carebridge (a payload in clear): ignored")
@@ -333,9 +340,16 @@ func (r *caseRun) enqueue(item WorkItem) {
 	r.state.NextItemID++
 	item.ID = r.state.NextItemID
 	r.state.Pending = append(r.state.Pending, item)
+	if r.delivery != nil {
+		if r.spans == nil {
+			r.spans = map[int]any{}
+		}
+		r.spans[item.ID] = r.delivery
+	}
 }
 
 func (r *caseRun) removeItem(id int) {
+	delete(r.spans, id)
 	pending := r.state.Pending[:0]
 	for _, it := range r.state.Pending {
 		if it.ID != id {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/carebridge/carebridge/activities"
+	"github.com/carebridge/carebridge/internal/tracing"
 )
 
 // work runs the queued Akute calls one at a time, while the case is neither
@@ -28,6 +29,9 @@ func (r *caseRun) work(ctx workflow.Context, stop *bool) {
 		// An operator's pause, retry, skip or close cancels the call (its
 		// retries included) and waits for its answer.
 		callCtx, cancel := workflow.WithCancel(ctx)
+		if span := r.spans[item.ID]; span != nil {
+			callCtx = workflow.WithValue(callCtx, tracing.SpanContextKey, span) // the delivery's trace
+		}
 		r.cancel = cancel
 		r.busy, r.current, r.dropped = true, item.ID, false
 		err := r.run(callCtx, item)

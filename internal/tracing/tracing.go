@@ -116,6 +116,13 @@ func cmpOr(values ...string) string {
 	return ""
 }
 
+// SpanContextKey is where the Temporal interceptor keeps the current span
+// in a workflow's context: a workflow that sets another span there (a
+// delivery's, for the work it caused) has its activities traced under it.
+var SpanContextKey any = spanContextKey{}
+
+type spanContextKey struct{}
+
 // TemporalInterceptor is the Temporal SDK's OpenTelemetry tracing
 // interceptor over the global tracer provider: set on a client's options,
 // it traces the client's starts, signals and queries, and (the SDK applies
@@ -130,6 +137,10 @@ func TemporalInterceptor() interceptor.ClientInterceptor {
 		// A run started before tracing was on, or by a client of another
 		// tracer, still runs.
 		AllowInvalidParentSpans: true,
+		// Workflow code reads and sets the span it works under by this key:
+		// a case calls Akute under the span of the delivery that asked for
+		// the call (workflows/arrival.go).
+		SpanContextKey: SpanContextKey,
 	})
 	if err != nil {
 		// Only an invalid option errs, and these are fixed.
