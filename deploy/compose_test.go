@@ -335,25 +335,26 @@ func TestComposeKeepsTemporalAndTheUIPrivate(t *testing.T) {
 
 	// Temporal's services other than the frontend stay on its container's
 	// loopback: the internal frontend grants admin to any certificate of the
-	// clinic's CA, without a token. The frontend alone is forwarded.
+	// internode CA, without a token. The frontend alone listens on compose's
+	// network.
 	require.NotEmpty(t, tc.Services)
 	for name, svc := range tc.Services {
+		if name == "frontend" {
+			assert.False(t, svc.RPC.BindOnLocalHost, name)
+			continue
+		}
 		assert.True(t, svc.RPC.BindOnLocalHost, "%s listens on loopback", name)
 		assert.Empty(t, svc.RPC.BindOnIP, name)
 	}
 	env := s["temporal"].Environment
 	assert.NotContains(t, env, "LOCALHOST_IP", "it would move every service's listener (bindOnLocalHost) to compose's network")
-	assert.NotContains(t, env, "BIND_ON_IP")
-	require.NotEmpty(t, s["temporal"].Entrypoint)
-	assert.Equal(t, "/usr/local/bin/forward-frontend", s["temporal"].Entrypoint[0], "the frontend forwarded from compose's network")
-	assert.NotEqual(t, "7233", env["TEMPORAL_FRONTEND_PORT"], "the forward listens on 7233")
-	assert.True(t, s["temporal"].Init, "an init reaps the forward's processes")
-	df := readFile(t, "temporal/Dockerfile")
-	assert.Contains(t, df, `socat TCP-LISTEN:7233,fork,reuseaddr "TCP:127.0.0.1:$port"`, "only the frontend's port is forwarded")
-	assert.Contains(t, df, `port="${TEMPORAL_FRONTEND_PORT:?`)
+	assert.Equal(t, "0.0.0.0", env["TEMPORAL_FRONTEND_BIND_IP"], "the frontend on compose's network")
+	assert.Equal(t, "7233", env["TEMPORAL_FRONTEND_PORT"])
+	assert.Contains(t, readFile(t, "temporal/postgres.yaml"), `bindOnIP: "{{ env "TEMPORAL_FRONTEND_BIND_IP" | default "127.0.0.1" }}"`,
+		"the frontend on loopback unless compose says otherwise")
 	for name, svc := range s {
 		if a, ok := svc.Environment["TEMPORAL_ADDRESS"]; ok {
-			assert.Equal(t, "temporal:7233", a, "%s reaches the forwarded frontend", name)
+			assert.Equal(t, "temporal:7233", a, "%s reaches the frontend", name)
 		}
 	}
 
@@ -598,11 +599,8 @@ func TestDockerfilesOfTemporalAndTheUI(t *testing.T) {
 		require.NoError(t, yaml.Unmarshal([]byte(m[1]), &cmd))
 		assert.Equal(t, image.svc.Command, cmd)
 	}
-	m := regexp.MustCompile(`(?m)^ENTRYPOINT (\[[^\]]*\])`).FindStringSubmatch(temporal)
-	require.NotNil(t, m)
-	var entrypoint []string
-	require.NoError(t, yaml.Unmarshal([]byte(m[1]), &entrypoint))
-	assert.Equal(t, s["temporal"].Entrypoint, entrypoint)
+	assert.Contains(t, temporal, `ENTRYPOINT ["/usr/local/bin/temporal-server"]`, "carebridge's build of Temporal's server")
+	assert.Empty(t, s["temporal"].Entrypoint, "compose starts the image's own entrypoint")
 }
 
 // The compose file's Temporal and the topology `make test-postgres` runs

@@ -14,6 +14,8 @@ package faults
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -47,6 +49,16 @@ const (
 	eventsPerCase    = 8
 	tasksPerCase     = 2 // the scripted case: a decision and a tracking task
 )
+
+// loadKey is the load's API key: on the production topology the starter
+// knows the OpenID Connect provider, and then its API is never open.
+const loadKey = "faults-load-key"
+
+// loadKeyHash is what CAREBRIDGE_API_KEYS holds of loadKey.
+func loadKeyHash() string {
+	sum := sha256.Sum256([]byte(loadKey))
+	return hex.EncodeToString(sum[:])
+}
 
 // server picks the Temporal server: the dev server, or "postgres" for
 // Temporal's own server on PostgreSQL with two workers (make test-postgres).
@@ -82,6 +94,7 @@ func TestMain(m *testing.M) {
 			"CAREBRIDGE_CASE_ARCHIVE_GRACE": "1s",
 			// An unanswered create Akute never made asks its operator soon.
 			"CAREBRIDGE_CASE_CONFIRM_WAIT": "5s",
+			"CAREBRIDGE_API_KEYS":          "faults:" + loadKeyHash(),
 		},
 	})
 	if err != nil {
@@ -90,8 +103,8 @@ func TestMain(m *testing.M) {
 	}
 	// The temporal CLI reaches Temporal's server on PostgreSQL with an
 	// operator's client certificate (mTLS): TEMPORAL_TLS_* of ClientEnv.
-	// The programs run in development mode (the load sends no credentials),
-	// on loopback.
+	// The programs run in development mode, on loopback; the load presents
+	// its API key.
 	for k, v := range stack.ClientEnv() {
 		os.Setenv(k, v)
 	}
@@ -169,6 +182,7 @@ func (l *load) send(t *testing.T, phone, key string) {
 	for time.Now().Before(deadline) {
 		req, _ := http.NewRequest(http.MethodPost, stack.StarterURL+"/api/alleviate/send", strings.NewReader(body))
 		req.Header.Set("Idempotency-Key", key)
+		req.Header.Set("Authorization", "Bearer "+loadKey)
 		resp, err := client.Do(req)
 		if err != nil {
 			time.Sleep(300 * time.Millisecond) // the starter is restarting
@@ -298,7 +312,9 @@ func countTasks(tasks []akute.Task, shorts []string) int {
 // caseOf is a case as GET /api/cases/{id} answers it (zero when it does not).
 func caseOf(id string) workflows.CaseState {
 	var s workflows.CaseState
-	resp, err := client.Get(stack.StarterURL + "/api/cases/" + id)
+	req, _ := http.NewRequest(http.MethodGet, stack.StarterURL+"/api/cases/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+loadKey)
+	resp, err := client.Do(req)
 	if err != nil {
 		return s
 	}

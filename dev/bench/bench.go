@@ -93,7 +93,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	stack, err := devstack.Start(ctx, devstack.Options{
 		RepoRoot: o.RepoRoot, DataDir: data, Headless: true, Untuned: o.Untuned, Server: o.Server,
 		SandboxArgs: []string{"-latency", o.Latency.String()},
-		Logs:        logs,
+		// The load's key: the production topology's starter knows the
+		// OpenID Connect provider, and then its API is never open.
+		Env:  map[string]string{"CAREBRIDGE_API_KEYS": "bench:" + loadKeyHash()},
+		Logs: logs,
 	})
 	if err != nil {
 		return report, err
@@ -120,7 +123,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 	ok200 := func(status int) bool { return status == http.StatusOK }
 	sendTo := func(url string) func(int) request {
-		return func(int) request { return request{url: url, body: []byte(lead), header: http.Header{}, ok: ok200} }
+		return func(int) request {
+			return request{url: url, body: []byte(lead), header: http.Header{"Authorization": {"Bearer " + loadKey}}, ok: ok200}
+		}
 	}
 	progress("warming up")
 	drive(ctx, 10, 2, sendTo(sendURL))

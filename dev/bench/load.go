@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,6 +123,15 @@ func offer(ctx context.Context, n int, interval time.Duration, next func(i int) 
 	}
 	wg.Wait()
 	return rec.result(n)
+}
+
+// loadKey is the load's API key (the baseline ignores it).
+const loadKey = "bench-load-key"
+
+// loadKeyHash is what CAREBRIDGE_API_KEYS holds of loadKey.
+func loadKeyHash() string {
+	sum := sha256.Sum256([]byte(loadKey))
+	return hex.EncodeToString(sum[:])
 }
 
 func send(ctx context.Context, r request) (int, error) {

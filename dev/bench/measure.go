@@ -16,6 +16,7 @@ func eventsApplied(ctx context.Context, starterURL, caseID string) (int, error) 
 	if err != nil {
 		return 0, err
 	}
+	req.Header.Set("Authorization", "Bearer "+loadKey)
 	resp, err := loadClient.Do(req)
 	if err != nil {
 		return 0, err

@@ -45,7 +45,7 @@ import (
 const ServerPostgres = "postgres"
 
 // Namespace is the namespace the topology registers (as the compose file's
-// auto-setup does with DEFAULT_NAMESPACE).
+// setup job does).
 const Namespace = "default"
 
 // pgUser is PostgreSQL's superuser in the throwaway cluster (trust
@@ -139,7 +139,7 @@ func (s *Stack) StopPostgres() error {
 func (s *Stack) PostgresAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.pg.port) }
 
 // setupTemporalOnPostgres creates Temporal's databases and schemas with the
-// pinned sql tool, as the compose file's auto-setup does.
+// pinned sql tool, as the compose file's temporal-schema job does.
 func (s *Stack) setupTemporalOnPostgres(ctx context.Context) error {
 	schema, err := s.goOutputIn(ctx, "tools/server", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/server")
 	if err != nil {
