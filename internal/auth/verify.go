@@ -62,7 +62,7 @@ type Verifier struct {
 // provider that is down for a moment does not stop a program from starting.
 // ctx lends its values (not its cancellation) to the key fetches made later.
 func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
-	if err := checkIssuer(cfg.Issuer); err != nil {
+	if err := CheckIssuer(cfg.Issuer); err != nil {
 		return nil, err
 	}
 	if cfg.Audience == "" {
@@ -84,10 +84,11 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	}, nil
 }
 
-// checkIssuer wants an absolute https URL, or http on a loopback host (the
+// CheckIssuer wants an absolute https URL, or http on a loopback host (the
 // dev stack's oidc-provider): the keys that decide who is who come from
-// there, and over plain HTTP anyone on the path could substitute their own.
-func checkIssuer(issuer string) error {
+// there, and over plain HTTP anyone on the path could substitute their own
+// (and a program's client secret travels to it).
+func CheckIssuer(issuer string) error {
 	u, err := url.Parse(issuer)
 	if err != nil || u.Host == "" {
 		return errors.New("auth: the OIDC issuer (CAREBRIDGE_OIDC_ISSUER) must be an absolute https URL")

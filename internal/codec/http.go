@@ -119,16 +119,13 @@ func (a Access) who(r *http.Request, encode bool) (string, int, string) {
 	case a.People == nil:
 		return "", http.StatusUnauthorized, "a codec bearer token is required"
 	}
-	p, err := a.People.Verify(r.Context(), token)
-	if err != nil {
-		return "", http.StatusUnauthorized, auth.Reason(err)
-	}
 	need, verb := auth.RoleRead, "decoding"
 	if encode {
 		need, verb = auth.RoleWrite, "encoding"
 	}
-	if !p.Can(a.Namespace, need) {
-		return p.Subject, http.StatusForbidden, fmt.Sprintf("%s needs the %s:%s permission", verb, a.Namespace, need)
+	p, refusal := a.People.Check(r, a.Namespace, need)
+	if refusal != nil {
+		return p.Subject, refusal.Status, verb + ": " + refusal.Message
 	}
 	return p.Subject, 0, ""
 }

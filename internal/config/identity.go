@@ -5,7 +5,11 @@ import (
 	"crypto/x509"
 	"net/http"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/carebridge/carebridge/internal/audit"
+	"github.com/carebridge/carebridge/internal/auth"
 )
 
 // Identity is the OpenID Connect provider carebridge trusts (the clinic's
@@ -48,6 +52,11 @@ func (e *Env) identity() Identity {
 	case (id.ClientID == "") != (id.ClientSecret == ""):
 		e.problems = append(e.problems, "CAREBRIDGE_OIDC_CLIENT_ID and CAREBRIDGE_OIDC_CLIENT_SECRET go together")
 	}
+	if id.Issuer != "" {
+		if err := auth.CheckIssuer(id.Issuer); err != nil {
+			e.problems = append(e.problems, strings.TrimPrefix(err.Error(), "auth: "))
+		}
+	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -67,14 +76,10 @@ type Audit struct {
 	Retention time.Duration // CAREBRIDGE_AUDIT_RETENTION: six years by default (HIPAA keeps documentation that long)
 }
 
-// sixYears is HIPAA's retention of documentation (45 CFR 164.316(b)(2)),
-// as hours.
-const sixYears = 6 * 8766 * time.Hour
-
 // audit reads CAREBRIDGE_AUDIT_*. In production the starter, which serves
 // patient data (the API, the codec endpoint), keeps the trail.
 func (e *Env) audit(dev bool) Audit {
-	a := Audit{Dir: e.String("CAREBRIDGE_AUDIT_DIR", ""), Retention: e.Duration("CAREBRIDGE_AUDIT_RETENTION", sixYears)}
+	a := Audit{Dir: e.String("CAREBRIDGE_AUDIT_DIR", ""), Retention: e.Duration("CAREBRIDGE_AUDIT_RETENTION", audit.DefaultRetention)}
 	if a.Dir == "" && !dev {
 		e.need(needAuditDir)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -104,17 +103,16 @@ func requireCaller(creds []credential, people *auth.Verifier, namespace string, 
 		}
 		who, ok := authenticate(creds, r.Header.Get("Authorization"))
 		if !ok && people != nil {
-			var status int
-			var message string
-			if who, status, message = person(r, people, namespace); status != 0 {
-				if status == http.StatusUnauthorized {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge", error="invalid_token"`)
-				}
-				code := map[int]string{http.StatusUnauthorized: "unauthorized", http.StatusForbidden: "forbidden"}[status]
-				writeError(w, status, apiError{Code: code, Message: message})
+			need := auth.RoleWrite
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				need = auth.RoleRead
+			}
+			p, refusal := people.Check(r, namespace, need)
+			if refusal != nil {
+				refusal.Write(w)
 				return
 			}
-			ok = true
+			who, ok = caller{name: p.Subject, person: true}, true
 		}
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
@@ -126,25 +124,4 @@ func requireCaller(creds []credential, people *auth.Verifier, namespace string, 
 		next.ServeHTTP(w, inner)
 		r.Pattern = inner.Pattern // the mux matched the copy; the request's own log line names the route
 	})
-}
-
-// person is the caller an access token of the provider names, or the
-// status and message that refuse it.
-func person(r *http.Request, people *auth.Verifier, namespace string) (caller, int, string) {
-	token, ok := auth.FromRequest(r)
-	if !ok {
-		return caller{}, http.StatusUnauthorized, "a bearer token is required"
-	}
-	p, err := people.Verify(r.Context(), token)
-	if err != nil {
-		return caller{}, http.StatusUnauthorized, auth.Reason(err)
-	}
-	need := auth.RoleWrite
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		need = auth.RoleRead
-	}
-	if !p.Can(namespace, need) {
-		return caller{}, http.StatusForbidden, fmt.Sprintf("this route needs the %s:%s permission", namespace, need)
-	}
-	return caller{name: p.Subject, person: true}, 0, ""
 }

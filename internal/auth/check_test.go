@@ -10,17 +10,20 @@ import (
 	"time"
 )
 
-func TestRequire(t *testing.T) {
+func TestCheck(t *testing.T) {
 	key := newRSAKey(t, "k1")
 	p := newTestProvider(t, key)
+	v := p.verifier(t)
 	var reached Principal
-	h := Require(p.verifier(t), "default", RoleWrite, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ok bool
-		if reached, ok = PrincipalFrom(r.Context()); !ok {
-			t.Error("no Principal in the request's context")
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		principal, refusal := v.Check(r, "default", RoleWrite)
+		if refusal != nil {
+			refusal.Write(w)
+			return
 		}
+		reached = principal
 		w.WriteHeader(http.StatusNoContent)
-	}))
+	})
 	writer := key.sign(t, p.claims(map[string]any{"sub": "ops-1", "permissions": []string{"default:write"}}))
 	reader := key.sign(t, p.claims(nil))
 	expired := key.sign(t, p.claims(map[string]any{"exp": time.Now().Add(-time.Minute).Unix()}))
@@ -37,7 +40,7 @@ func TestRequire(t *testing.T) {
 		{"another scheme", "Basic b3BzOnB3", http.StatusUnauthorized, "unauthorized", "a bearer token is required", `Bearer realm="carebridge"`},
 		{"expired", "Bearer " + expired, http.StatusUnauthorized, "unauthorized", "token expired",
 			`Bearer realm="carebridge", error="invalid_token", error_description="token expired"`},
-		{"reader", "Bearer " + reader, http.StatusForbidden, "forbidden", `the token does not grant write on namespace "default"`,
+		{"reader", "Bearer " + reader, http.StatusForbidden, "forbidden", `this needs the default:write permission`,
 			`Bearer realm="carebridge", error="insufficient_scope"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,13 +71,18 @@ func TestRequire(t *testing.T) {
 	}
 }
 
-// TestRequireProviderDown: a token that cannot be checked is the provider's
+// TestCheckProviderDown: a token that cannot be checked is the provider's
 // failure, 503, not the caller's 401.
-func TestRequireProviderDown(t *testing.T) {
+func TestCheckProviderDown(t *testing.T) {
 	key := newRSAKey(t, "k1")
 	p := newTestProvider(t, key)
 	p.set(func(p *testProvider) { p.discoveryDown = true })
-	h := Require(p.verifier(t), "default", RoleRead, http.NotFoundHandler())
+	v := p.verifier(t)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, refusal := v.Check(r, "default", RoleRead); refusal != nil {
+			refusal.Write(w)
+		}
+	})
 	token := key.sign(t, p.claims(nil))
 	r := httptest.NewRequest("POST", "/default/decode", nil)
 	r.Header.Set("Authorization", "Bearer "+token)
