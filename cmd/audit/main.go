@@ -2,7 +2,7 @@
 // internal/audit): it verifies the chain, exports it for the clinic's log
 // system and shows the latest entries.
 //
-//	carebridge-audit verify -dir DIR
+//	carebridge-audit verify -dir DIR [-anchor HASH]
 //	carebridge-audit export -dir DIR [-since 2026-01-02T00:00:00Z]
 //	carebridge-audit tail -dir DIR [-n 20]
 //
@@ -28,7 +28,9 @@
 // and exits 0, or prints the file, line and seq of the first break and what
 // broke, and exits 1. Once retention has deleted old months the chain is
 // anchored at the last hash of the deleted ones, which the audit.prune entry
-// that deleted them records. Note the last hash somewhere else now and then:
+// that deleted them records; a trail that starts anywhere else had lines cut
+// from its beginning, and breaks. An export verifies with -anchor, the hash
+// of the entry before its first. Note the last hash somewhere else now and then:
 // the chain cannot show entries cut from its end, or a chain rewritten with
 // fresh hashes, but a noted hash that is no longer in it shows both.
 //
@@ -64,7 +66,7 @@ import (
 	"github.com/carebridge/carebridge/internal/audit"
 )
 
-const usage = `usage: carebridge-audit verify -dir DIR
+const usage = `usage: carebridge-audit verify -dir DIR [-anchor HASH]
        carebridge-audit export -dir DIR [-since 2026-01-02T00:00:00Z]
        carebridge-audit tail -dir DIR [-n 20]
 `
@@ -89,7 +91,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var command func(dir string) int
 	switch args[0] {
 	case "verify":
-		command = func(dir string) int { return verify(dir, stdout, stderr) }
+		anchor := flags.String("anchor", "", "the hash of the entry before an export's first (the last one the receiver holds)")
+		command = func(dir string) int { return verify(dir, *anchor, stdout, stderr) }
 	case "export":
 		since := flags.String("since", "", "export from the first entry at or after this time (RFC 3339)")
 		command = func(dir string) int {
@@ -133,8 +136,8 @@ func usageError(stderr io.Writer, msg string) int {
 	return 2
 }
 
-func verify(dir string, stdout, stderr io.Writer) int {
-	r, err := audit.Verify(dir)
+func verify(dir, anchor string, stdout, stderr io.Writer) int {
+	r, err := audit.VerifyFrom(dir, anchor)
 	var broken *audit.BreakError
 	switch {
 	case errors.As(err, &broken):
@@ -144,12 +147,12 @@ func verify(dir string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "carebridge-audit:", err)
 		return 1
 	}
-	anchor := r.Anchor
-	if anchor == audit.Genesis {
-		anchor = "genesis"
+	from := r.Anchor
+	if from == audit.Genesis {
+		from = "genesis"
 	}
 	fmt.Fprintf(stdout, "ok: %d entries, seq %d–%d, files %s, anchored at %s; last hash %s\n",
-		r.Entries, r.First.Seq, r.Last.Seq, strings.Join(r.Files, ", "), anchor, r.Last.Hash)
+		r.Entries, r.First.Seq, r.Last.Seq, strings.Join(r.Files, ", "), from, r.Last.Hash)
 	return 0
 }
 

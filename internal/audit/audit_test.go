@@ -517,8 +517,20 @@ func TestExportAndTail(t *testing.T) {
 	f, _ := os.Create(filepath.Join(copyDir, "audit-2026-01.jsonl"))
 	Export(dir, at("2026-01-20T00:00:00Z"), f)
 	f.Close()
-	if r := verify(t, copyDir); r.Entries != 4 || r.Anchor != verify(t, dir).First.Hash {
-		t.Fatalf("export verified as %+v", r)
+	if _, err := Verify(copyDir); err == nil {
+		t.Fatal("an export that starts mid-chain verified without its anchor")
+	}
+	if r, err := VerifyFrom(copyDir, verify(t, dir).First.Hash); err != nil || r.Entries != 4 {
+		t.Fatalf("export verified from its anchor as %+v, %v", r, err)
+	}
+
+	// Lines cut from the beginning of the trail, with no prune record of
+	// them, break it.
+	cut := t.TempDir()
+	jan := lines(t, filepath.Join(dir, "audit-2026-01.jsonl"))
+	os.WriteFile(filepath.Join(cut, "audit-2026-01.jsonl"), []byte(strings.Join(jan[1:], "")), 0o600)
+	if _, err := Verify(cut); err == nil || !strings.Contains(err.Error(), "removed from its beginning") {
+		t.Fatalf("a trail cut at its beginning: %v", err)
 	}
 
 	es, err := Tail(dir, 2)

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -51,7 +52,12 @@ const truncated = "truncated line: it does not end in a newline (a torn write, o
 // returned as a *BreakError, with the report of the entries before it. A
 // directory without entries is an error too: the newest file is never
 // pruned, so a trail that was ever written cannot be empty.
-func Verify(dir string) (Report, error) {
+func Verify(dir string) (Report, error) { return VerifyFrom(dir, "") }
+
+// VerifyFrom is Verify of a piece of a trail (an export): it may start
+// from anchor, the hash of the entry before its first (the last one the
+// receiver holds), besides the genesis value and a recorded prune.
+func VerifyFrom(dir, anchor string) (Report, error) {
 	files, err := snapshot(dir)
 	if err != nil {
 		return Report{}, err
@@ -61,6 +67,9 @@ func Verify(dir string) (Report, error) {
 	for _, f := range files {
 		r.Files = append(r.Files, f.name)
 	}
+	// The hashes a prune record says it cut the trail after: the only
+	// anchors, besides the genesis value, a trail may start from.
+	pruned := map[string]bool{}
 	err = walk(files, func(file string, n int, raw []byte) error {
 		var expect uint64
 		if r.Entries > 0 {
@@ -89,6 +98,9 @@ func Verify(dir string) (Report, error) {
 		if r.Entries == 0 {
 			r.First, r.Anchor = e, e.Prev
 		}
+		if _, hash, ok := strings.Cut(e.Detail, "last hash "); ok && e.Action == ActionPrune && e.Outcome == OutcomeOK {
+			pruned[hash] = true
+		}
 		r.Last = e
 		r.Entries++
 		return nil
@@ -98,6 +110,10 @@ func Verify(dir string) (Report, error) {
 	}
 	if r.Entries == 0 {
 		return r, fmt.Errorf("audit: no entries in %s", dir)
+	}
+	if r.Anchor != Genesis && r.Anchor != anchor && !pruned[r.Anchor] {
+		return r, &BreakError{File: r.Files[0], Line: 1, Seq: r.First.Seq,
+			Reason: fmt.Sprintf("the trail starts at seq %d and no audit.prune record says the entries before it were pruned: lines were removed from its beginning", r.First.Seq)}
 	}
 	return r, nil
 }

@@ -88,6 +88,13 @@ func NewKey(id string) string {
 // Encode encrypts each payload (the whole payload, metadata included) under
 // the first key.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	return c.seal(payloads, "")
+}
+
+// seal encrypts payloads; with a workflow id, each names it in clear
+// (workflowid.go) and the id is authenticated with the ciphertext, so that a
+// payload whose stamp was removed or changed does not decrypt.
+func (c *Codec) seal(payloads []*commonpb.Payload, workflowID string) ([]*commonpb.Payload, error) {
 	aead := c.keys[c.encryptID]
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
@@ -105,10 +112,22 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 				metadataKeyID:              []byte(c.encryptID),
 				metadataCipher:             []byte(cipherName),
 			},
-			Data: aead.Seal(nonce, nonce, plain, []byte(c.encryptID)),
+			Data: aead.Seal(nonce, nonce, plain, associatedData(c.encryptID, workflowID)),
+		}
+		if workflowID != "" {
+			out[i].Metadata[metadataWorkflowID] = []byte(workflowID)
 		}
 	}
 	return out, nil
+}
+
+// associatedData is what a payload's ciphertext authenticates besides its
+// content: the key id, and the workflow id it names, if any.
+func associatedData(keyID, workflowID string) []byte {
+	if workflowID == "" {
+		return []byte(keyID)
+	}
+	return []byte(keyID + "\x00" + workflowID) // NUL: in no key id
 }
 
 // Decode decrypts payloads this codec (or an earlier key of it) encrypted and
@@ -134,7 +153,8 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		if len(data) < aead.NonceSize() {
 			return nil, errors.New("encrypted payload is truncated")
 		}
-		plain, err := aead.Open(nil, data[:aead.NonceSize()], data[aead.NonceSize():], []byte(id))
+		ad := associatedData(id, string(p.GetMetadata()[metadataWorkflowID]))
+		plain, err := aead.Open(nil, data[:aead.NonceSize()], data[aead.NonceSize():], ad)
 		if err != nil {
 			return nil, fmt.Errorf("payload under key %q does not decrypt", id)
 		}

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/carebridge/carebridge/internal/audit"
 )
@@ -232,4 +233,16 @@ func TestStampedPayloadsDecode(t *testing.T) {
 	var got string
 	require.NoError(t, c.DataConverter().FromPayload(p, &got))
 	assert.Equal(t, phi, got)
+
+	// The stamp is authenticated: stripped or changed, nothing decrypts, so
+	// a decode's record cannot be made to name another workflow.
+	for name, change := range map[string]func(*commonpb.Payload){
+		"stripped": func(p *commonpb.Payload) { delete(p.Metadata, metadataWorkflowID) },
+		"changed":  func(p *commonpb.Payload) { p.Metadata[metadataWorkflowID] = []byte("send-8") },
+	} {
+		forged := proto.Clone(p).(*commonpb.Payload)
+		change(forged)
+		_, err := c.Decode([]*commonpb.Payload{forged})
+		assert.Error(t, err, "a %s stamp does not decrypt", name)
+	}
 }

@@ -73,6 +73,10 @@ func Handler(c *Codec, access Access, origins []string) http.Handler {
 			return
 		}
 		encode := strings.HasSuffix(r.URL.Path, "/encode")
+		if !encode && !strings.HasSuffix(r.URL.Path, "/decode") {
+			writeError(w, http.StatusNotFound, "the codec endpoint serves …/encode and …/decode")
+			return
+		}
 		who, status, answer := access.who(r, encode)
 		if status != 0 {
 			if status == http.StatusUnauthorized {
@@ -130,8 +134,9 @@ func (a Access) who(r *http.Request, encode bool) (string, int, string) {
 	return p.Subject, 0, ""
 }
 
-// record appends the request to the audit trail: who decoded or encoded
-// what, for which workflows (the ids the payloads name, WithWorkflowID).
+// record appends the request to the audit trail, before it is served: who
+// asked to decode or encode, for which workflows (the ids the payloads name,
+// workflowid.go).
 func (a Access) record(r *http.Request, who string, encode bool, workflows []string, outcome string) error {
 	if a.Audit == nil {
 		return nil
@@ -194,7 +199,7 @@ func readPayloads(r *http.Request) (io.ReadCloser, []string, error) {
 
 // writeError answers with carebridge's JSON error shape.
 func writeError(w http.ResponseWriter, status int, message string) {
-	codes := map[int]string{http.StatusUnauthorized: "unauthorized", http.StatusForbidden: "forbidden",
+	codes := map[int]string{http.StatusUnauthorized: "unauthorized", http.StatusForbidden: "forbidden", http.StatusNotFound: "not_found",
 		http.StatusBadRequest: "invalid_request", http.StatusServiceUnavailable: "unavailable"}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

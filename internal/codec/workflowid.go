@@ -7,9 +7,10 @@ import (
 
 // metadataWorkflowID names, in clear beside the ciphertext, the workflow a
 // payload belongs to, so that the codec endpoint's audit record says whose
-// data a person decrypted (the Web UI's requests carry payloads only). A
-// workflow id is no patient data: it is in every history event's clear
-// anyway.
+// data a person decrypted (the Web UI's requests carry payloads only). The
+// ciphertext authenticates it (associatedData): a reader who strips or
+// changes it gets no plaintext. A workflow id is no patient data: it is in
+// every history event's clear anyway.
 const metadataWorkflowID = "carebridge-workflow-id"
 
 // WithSerializationContext is the SDK's hook (the data converter passes it
@@ -36,13 +37,7 @@ type stamped struct {
 }
 
 func (s stamped) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
-	out, err := s.Codec.Encode(payloads)
-	for _, p := range out {
-		if p.GetMetadata()[converter.MetadataEncoding] != nil && string(p.Metadata[converter.MetadataEncoding]) == MetadataEncoding {
-			p.Metadata[metadataWorkflowID] = []byte(s.workflowID)
-		}
-	}
-	return out, err
+	return s.seal(payloads, s.workflowID)
 }
 
 var _ converter.PayloadCodecWithSerializationContext = (*Codec)(nil)

@@ -38,6 +38,7 @@ type akuteAPI struct {
 	log       *slog.Logger
 	unrouted  *prometheus.CounterVec // deliveries no case claimed, by kind and reason
 	starts    *starts
+	trail     trail
 }
 
 var akuteRoutes = []string{"POST /webhooks/akute"}
@@ -74,6 +75,11 @@ func (a *akuteAPI) webhook(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	target, signal, arg, reason, err := a.route(ctx, ev)
+	// The case it changes; an unrouted delivery changes none (the day's
+	// record of it holds no patient's data).
+	if err == nil && !a.trail.recordAs(w, r, "akute", "akute.deliver", target) {
+		return
+	}
 	if err == nil && target != "" {
 		err = a.temporal.SignalWorkflow(ctx, target, "", signal, arg)
 		var nf *serviceerror.NotFound

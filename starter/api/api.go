@@ -89,7 +89,7 @@ func New(d Deps) http.Handler {
 		unrouted := newUnroutedCounter()
 		d.Metrics.Register(unrouted)
 		(&akuteAPI{temporal: d.Temporal, taskQueue: d.TaskQueue, verifier: *d.Akute, log: d.Log,
-			unrouted: unrouted, starts: starts}).routes(mux)
+			unrouted: unrouted, starts: starts, trail: audited}).routes(mux)
 	} else {
 		integrationOff(mux, config.IntegrationAkute, config.AkuteWebhookVariables, akuteRoutes...)
 	}

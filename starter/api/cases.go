@@ -74,6 +74,9 @@ func (a *caseAPI) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 
 	id := workflows.CaseWorkflowID(ev.CaseID)
+	if !a.trail.recordAs(w, r, "carevalidate", "case.deliver", id) {
+		return
+	}
 	input := workflows.CaseInput{CaseID: ev.CaseID}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()

@@ -22,9 +22,10 @@ type auditing struct {
 	next  authorization.Authorizer
 	trail *audit.Log
 	// machines are carebridge's own programs' principals
-	// (CAREBRIDGE_AUDIT_MACHINES): their allowed calls, a start per send and
-	// a signal per webhook delivery, are on the trail already as the API's
-	// records and the partners' deliveries; their refused ones are recorded.
+	// (CAREBRIDGE_AUDIT_MACHINES): their allowed starts and signals (a start
+	// per send, a signal per webhook delivery) are on the trail already, as
+	// the API's send.start and the starter's records of each delivery;
+	// anything else they do, and whatever is refused them, is recorded.
 	machines map[string]bool
 	logger   log.Logger
 }
@@ -41,7 +42,7 @@ func (a *auditing) Authorize(ctx context.Context, claims *authorization.Claims, 
 		e.Principal = claims.Subject
 	}
 	if err == nil && result.Decision == authorization.DecisionAllow {
-		if a.machines[e.Principal] {
+		if a.machines[e.Principal] && machineRoutine[action] {
 			return result, err
 		}
 		e.Outcome = audit.OutcomeOK
@@ -53,6 +54,10 @@ func (a *auditing) Authorize(ctx context.Context, claims *authorization.Claims, 
 	}
 	return result, err
 }
+
+// machineRoutine are the changes carebridge's own programs make as routine,
+// recorded by carebridge itself.
+var machineRoutine = map[string]bool{"workflow.start": true, "workflow.signal": true, "workflow.signal_with_start": true}
 
 // change names the audited change a request makes: its action, the
 // workflow and a detail (the signal's or update's name); "" for the rest.
@@ -84,6 +89,38 @@ func change(request any) (action, workflowID, detail string) {
 		return "activity.pause", r.GetExecution().GetWorkflowId(), ""
 	case *workflowservice.UpdateActivityOptionsRequest:
 		return "activity.options", r.GetExecution().GetWorkflowId(), ""
+	case *workflowservice.UnpauseActivityRequest:
+		return "activity.unpause", r.GetExecution().GetWorkflowId(), ""
+	case *workflowservice.RespondActivityTaskCompletedByIdRequest:
+		return "activity.complete", r.GetWorkflowId(), r.GetActivityId()
+	case *workflowservice.RespondActivityTaskFailedByIdRequest:
+		return "activity.fail", r.GetWorkflowId(), r.GetActivityId()
+	case *workflowservice.RespondActivityTaskCanceledByIdRequest:
+		return "activity.cancel", r.GetWorkflowId(), r.GetActivityId()
+	case *workflowservice.PauseWorkflowExecutionRequest:
+		return "workflow.pause", r.GetWorkflowId(), ""
+	case *workflowservice.UnpauseWorkflowExecutionRequest:
+		return "workflow.unpause", r.GetWorkflowId(), ""
+	case *workflowservice.UpdateWorkflowExecutionOptionsRequest:
+		return "workflow.options", r.GetWorkflowExecution().GetWorkflowId(), ""
+	case *workflowservice.ExecuteMultiOperationRequest:
+		// Update-with-start: the start and the update, one record.
+		for _, op := range r.GetOperations() {
+			if u := op.GetUpdateWorkflow(); u != nil {
+				return "workflow.update_with_start", u.GetWorkflowExecution().GetWorkflowId(), u.GetRequest().GetInput().GetName()
+			}
+		}
+		return "workflow.multi_operation", "", ""
+	case *workflowservice.CreateScheduleRequest:
+		return "schedule.create", "", r.GetScheduleId()
+	case *workflowservice.UpdateScheduleRequest:
+		return "schedule.update", "", r.GetScheduleId()
+	case *workflowservice.PatchScheduleRequest:
+		return "schedule.patch", "", r.GetScheduleId()
+	case *workflowservice.DeleteScheduleRequest:
+		return "schedule.delete", "", r.GetScheduleId()
+	case *workflowservice.StopBatchOperationRequest:
+		return "workflow.batch_stop", "", r.GetJobId()
 	}
 	return "", "", ""
 }

@@ -121,6 +121,7 @@ func openTrail() (*audit.Log, error) {
 	dir := os.Getenv("CAREBRIDGE_AUDIT_DIR")
 	if dir == "" {
 		if os.Getenv("CAREBRIDGE_DEV") == "true" {
+			fmt.Fprintln(os.Stderr, "server: development mode (CAREBRIDGE_DEV=true) without CAREBRIDGE_AUDIT_DIR: no audit trail of who changed which workflow; never run so in production")
 			return nil, nil
 		}
 		return nil, fmt.Errorf("set CAREBRIDGE_AUDIT_DIR: the audit trail of who changed which workflow (or CAREBRIDGE_DEV=true, to develop)")
