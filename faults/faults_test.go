@@ -161,17 +161,23 @@ func startLoad(t *testing.T, name string) *load {
 		time.Sleep(50 * time.Millisecond) // spread over the fault window
 	}
 	for i := range casesPerScenario {
-		id, short := fmt.Sprintf("%s-%d-%d", name, run, i), fmt.Sprintf("F%d-%d", run%100000, i)
-		l.cases, l.shorts = append(l.cases, id), append(l.shorts, short)
-		steps := carevalidatetest.Script(carevalidatetest.Case{ID: id, ShortID: short}, time.Now().Add(-time.Hour))
-		l.wg.Go(func() {
-			for _, step := range steps {
-				l.deliver(t, step.Body)
-				time.Sleep(150 * time.Millisecond) // a case's life spans the fault window
-			}
-		})
+		l.addCase(t, fmt.Sprintf("%d-%d", run, i))
 	}
 	return l
+}
+
+// addCase adds a case to the load, its deliveries spread over the fault
+// window.
+func (l *load) addCase(t *testing.T, suffix string) {
+	id, short := l.name+"-"+suffix, "F"+suffix[max(0, len(suffix)-8):]
+	l.cases, l.shorts = append(l.cases, id), append(l.shorts, short)
+	steps := carevalidatetest.Script(carevalidatetest.Case{ID: id, ShortID: short}, time.Now().Add(-time.Hour))
+	l.wg.Go(func() {
+		for _, step := range steps {
+			l.deliver(t, step.Body)
+			time.Sleep(150 * time.Millisecond) // a case's life spans the fault window
+		}
+	})
 }
 
 func (l *load) send(t *testing.T, phone, key string) {
@@ -450,7 +456,19 @@ func TestTemporalRestartedMidLoad(t *testing.T) {
 	l := startLoad(t, "temporal")
 	time.Sleep(300 * time.Millisecond)
 	stack.Signal("temporal", syscall.SIGTERM)
-	time.Sleep(3 * time.Second)
+	// Once the starter finds Temporal gone (its readiness says so), one more
+	// case arrives: its deliveries meet Temporal down, whatever the load's
+	// own timing, and are answered 503 until it is back.
+	require.Eventually(t, func() bool {
+		resp, err := client.Get(stack.InternalURL + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	}, time.Minute, 100*time.Millisecond, "the starter never found Temporal down")
+	l.addCase(t, fmt.Sprintf("%d-down", time.Now().UnixNano()))
+	time.Sleep(3 * time.Second) // Temporal stays down a while
 	require.NoError(t, stack.RestartTemporal(context.Background()))
 	l.settle(t, false)
 	assert.Positive(t, l.tally.refused503.Load(), "while Temporal was down the starter answered 503")
