@@ -102,8 +102,17 @@ func waitHealthy(t *testing.T, url string, p *program) {
 
 func call(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
+	return callAs(t, method, url, "", body)
+}
+
+// callAs is call with a bearer token (none when empty).
+func callAs(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

@@ -21,7 +21,6 @@ import (
 
 	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/fakes/fake"
-	"github.com/carebridge/carebridge/internal/codec"
 )
 
 // sendWait is CAREBRIDGE_SEND_WAIT for the suite: short, so the 202 path
@@ -115,7 +114,7 @@ func run(m *testing.M) int {
 		http.DefaultTransport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
 	}
 	os.Setenv("CAREBRIDGE_DEV", fmt.Sprint(!production))
-	temporal, err = dialWithCodec()
+	temporal, err = stack.Dial()
 	if err != nil {
 		fmt.Println("integration: dialing temporal:", err)
 		return 1
@@ -152,12 +151,3 @@ func runCLI(args ...string) (string, error) {
 
 // dialWithCodec connects to the suite's server with the stack's current
 // codec keys, as an operator's tooling would.
-func dialWithCodec() (client.Client, error) {
-	keys, err := codec.ParseKeys(stack.Env("CAREBRIDGE_CODEC_KEYS"))
-	if err != nil {
-		return nil, err
-	}
-	opts := stack.TemporalClientOptions()
-	opts.DataConverter, opts.FailureConverter = keys.DataConverter(), keys.FailureConverter()
-	return client.Dial(opts)
-}

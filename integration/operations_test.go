@@ -215,7 +215,7 @@ func TestCodecKeyRotation(t *testing.T) {
 	stack.Signal("worker", sigterm)
 	require.NoError(t, stack.StartWorker())
 	require.NoError(t, stack.StartStarter(context.Background()))
-	rotated, err := dialWithCodec()
+	rotated, err := stack.Dial()
 	require.NoError(t, err)
 	temporal.Close()
 	temporal = rotated

@@ -7,7 +7,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,7 +25,6 @@ import (
 
 	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/internal/audit"
-	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -101,14 +99,12 @@ func refused(err error) bool {
 // client of the topology; the token is who it is).
 func temporalAs(t *testing.T, token string) client.Client {
 	t.Helper()
-	opts := stack.TemporalClientOptions()
+	opts, err := stack.CodecClientOptions()
+	require.NoError(t, err)
 	opts.Credentials = nil
 	if token != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(token)
 	}
-	keys, err := codec.ParseKeys(stack.Env("CAREBRIDGE_CODEC_KEYS"))
-	require.NoError(t, err)
-	opts.DataConverter, opts.FailureConverter = keys.DataConverter(), keys.FailureConverter()
 	c, err := client.NewLazyClient(opts)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
@@ -198,27 +194,14 @@ func TestTheAPIAndTheCodecKnowPeople(t *testing.T) {
 	deliver(t, steps[0].Body)
 	waitCase(t, caseID, "synced", func(s workflows.CaseState) bool { return s.Akute.PatientID != "" })
 	all := tokens(t)
-	call := func(method, url, token string, body []byte) (int, string) {
-		req, err := http.NewRequest(method, url, bytes.NewReader(body))
-		require.NoError(t, err)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
 	caseURL := stack.StarterURL + "/api/cases/" + caseID
 	for who, want := range map[string]int{"none": 401, "expired": 401, "wrong audience": 401, "another key": 401, "reader": 200, "operator": 200} {
-		status, body := call(http.MethodGet, caseURL, all[who], nil)
+		status, body := callAs(t, http.MethodGet, caseURL, all[who], "")
 		assert.Equal(t, want, status, "%s reads a case: %s", who, body)
 		assert.NotContains(t, body, all[who][max(0, len(all[who])-20):]+"x", "no token echoed")
 	}
-	lead := []byte(`{"form_name":"vip_tlc_bunionectomy_ect","phone":"555-123-4567","name":"John Doe","email":"john.doe@example.com","instance_name":"ect"}`)
-	status, body := call(http.MethodPost, stack.StarterURL+"/api/alleviate/send", all["reader"], lead)
+	lead := `{"form_name":"vip_tlc_bunionectomy_ect","phone":"555-123-4567","name":"John Doe","email":"john.doe@example.com","instance_name":"ect"}`
+	status, body := callAs(t, http.MethodPost, stack.StarterURL+"/api/alleviate/send", all["reader"], lead)
 	assert.Equal(t, http.StatusForbidden, status, "a reader does not send a lead: %s", body)
 	assert.Contains(t, body, "default:write")
 
@@ -230,10 +213,10 @@ func TestTheAPIAndTheCodecKnowPeople(t *testing.T) {
 	payloadsJSON, err := protojson.Marshal(ev.GetWorkflowExecutionStartedEventAttributes().GetInput())
 	require.NoError(t, err)
 	for who, want := range map[string]int{"none": 401, "expired": 401, "another key": 401, "reader": 200, "operator": 200} {
-		status, body := call(http.MethodPost, stack.InternalURL+"/codec/default/decode", all[who], payloadsJSON)
+		status, body := callAs(t, http.MethodPost, stack.InternalURL+"/codec/default/decode", all[who], string(payloadsJSON))
 		assert.Equal(t, want, status, "%s decodes: %s", who, body)
 	}
-	status, body = call(http.MethodPost, stack.InternalURL+"/codec/default/encode", all["reader"], payloadsJSON)
+	status, body = callAs(t, http.MethodPost, stack.InternalURL+"/codec/default/encode", all["reader"], string(payloadsJSON))
 	assert.Equal(t, http.StatusForbidden, status, "a reader does not encode: %s", body)
 
 	entries := trail(t)

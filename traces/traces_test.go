@@ -32,7 +32,6 @@ import (
 	"github.com/carebridge/carebridge/activities"
 	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
-	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -408,11 +407,7 @@ func byIDName(tr jaegerTrace, id string) string {
 // its run to complete.
 func closeCase(t *testing.T, ctx context.Context, stack *devstack.Stack, id string) {
 	t.Helper()
-	keys, err := codec.ParseKeys(stack.Env("CAREBRIDGE_CODEC_KEYS"))
-	require.NoError(t, err)
-	opts := stack.TemporalClientOptions()
-	opts.DataConverter, opts.FailureConverter = keys.DataConverter(), keys.FailureConverter()
-	c, err := client.Dial(opts)
+	c, err := stack.Dial()
 	require.NoError(t, err)
 	defer c.Close()
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{

@@ -16,12 +16,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 
 	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/internal/audit"
-	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -57,7 +55,7 @@ func TestPeopleSignInAndTemporalDecidesWhatTheyMayDo(t *testing.T) {
 		Header: stack.Env("CAREVALIDATE_AUTH_HEADER"), Secret: stack.Env("CAREVALIDATE_AUTH_SECRET")}.Send(steps[0].Body)
 	require.NoError(t, err)
 	require.Equal(t, 202, status, "%s", answer)
-	c, err := newTemporalClient(stack)
+	c, err := stack.Dial()
 	require.NoError(t, err)
 	defer c.Close()
 	require.Eventually(t, func() bool {
@@ -91,6 +89,12 @@ func TestPeopleSignInAndTemporalDecidesWhatTheyMayDo(t *testing.T) {
 	assert.True(t, operator.CaseSummary, "the operator sees the case's summary, decrypted")
 	require.NotNil(t, operator.Refused, "the operator's update came back: %s", operator.AfterUpdate)
 	assert.False(t, *operator.Refused, "the operator's pause is accepted: %s", operator.AfterUpdate)
+	// And it took: the case says so.
+	state, err := c.QueryWorkflow(ctx, workflows.CaseWorkflowID(caseID), "", workflows.QueryState)
+	require.NoError(t, err)
+	var paused workflows.CaseState
+	require.NoError(t, state.Get(&paused))
+	assert.True(t, paused.Paused, "the operator's pause paused the case")
 
 	reader := browse(devstack.Reader)
 	assert.True(t, reader.SignedIn, "the reader signs in")
@@ -121,16 +125,4 @@ func TestPeopleSignInAndTemporalDecidesWhatTheyMayDo(t *testing.T) {
 	report, err := audit.Verify(stack.AuditDir())
 	require.NoError(t, err, "the trail's chain verifies")
 	t.Logf("audit trail: %d entries, chain verified", report.Entries)
-}
-
-// newTemporalClient is the harness's own client of the stack's Temporal
-// (an admin's token), reading through the codec.
-func newTemporalClient(stack *devstack.Stack) (client.Client, error) {
-	keys, err := codec.ParseKeys(stack.Env("CAREBRIDGE_CODEC_KEYS"))
-	if err != nil {
-		return nil, err
-	}
-	opts := stack.TemporalClientOptions()
-	opts.DataConverter, opts.FailureConverter = keys.DataConverter(), keys.FailureConverter()
-	return client.Dial(opts)
 }

@@ -23,11 +23,8 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/fakes/fake"
-	"github.com/carebridge/carebridge/internal/codec"
 )
 
 // Settings of the recording stack: small enough that a case continues as
@@ -123,12 +120,7 @@ func record(out string, names []string, logPath string) error {
 		return err
 	}
 	defer stack.Stop()
-	c, err := codec.ParseKeys(stack.Env("CAREBRIDGE_CODEC_KEYS"))
-	if err != nil {
-		return err
-	}
-	tc, err := client.Dial(client.Options{HostPort: stack.TemporalAddr, DataConverter: c.DataConverter(),
-		FailureConverter: c.FailureConverter()})
+	tc, err := stack.Dial()
 	if err != nil {
 		return err
 	}

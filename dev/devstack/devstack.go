@@ -439,6 +439,29 @@ func (s *Stack) TemporalClientOptions() client.Options {
 	return opts
 }
 
+// CodecClientOptions are TemporalClientOptions that read and write
+// payloads through the programs' codec, as an operator's decoding client
+// does.
+func (s *Stack) CodecClientOptions() (client.Options, error) {
+	keys, err := codec.ParseKeys(s.Env("CAREBRIDGE_CODEC_KEYS"))
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts := s.TemporalClientOptions()
+	opts.DataConverter, opts.FailureConverter = keys.DataConverter(), keys.FailureConverter()
+	return opts, nil
+}
+
+// Dial is the harness's own client of the stack's Temporal, with
+// CodecClientOptions.
+func (s *Stack) Dial() (client.Client, error) {
+	opts, err := s.CodecClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	return client.Dial(opts)
+}
+
 // HTTPClient is a client of the stack's listeners: it trusts the stack's
 // CA (production mode's TLS).
 func (s *Stack) HTTPClient() *http.Client { return s.httpClient }

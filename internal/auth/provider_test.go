@@ -166,6 +166,12 @@ func (k signingKey) sign(t *testing.T, claims map[string]any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return signWith(t, signer, claims)
+}
+
+// signWith is claims as a compact JWS of signer.
+func signWith(t *testing.T, signer jose.Signer, claims map[string]any) string {
+	t.Helper()
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		t.Fatal(err)

@@ -306,17 +306,5 @@ func hs256WithPublicKey(t *testing.T, k signingKey, claims map[string]any) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return token
+	return signWith(t, signer, claims)
 }
