@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test lint unit tools bench test-faults test-postgres postgres histories test-ui test-traces jaeger promtool rules test-alerts chromium
+.PHONY: run test lint unit tools bench test-faults test-postgres test-cluster nginx postgres histories test-ui test-traces jaeger promtool rules test-alerts chromium
 
 ## run: Temporal dev server, sandbox, worker and starter, in development mode (CAREBRIDGE_DEV=true: open, plain HTTP,
 ## loopback only); Ctrl-C stops them.
@@ -48,6 +48,18 @@ POSTGRES_FAULTS = TestWorkerKilledMidLoad|TestDatabaseRestartedMidLoad|TestTempo
 test-postgres: tools postgres
 	$(GO) test -count=1 -timeout 15m -v -run '^($(POSTGRES_CORE)|$(POSTGRES_SECURITY))$$' ./integration/ -args -server postgres
 	$(GO) test -count=1 -tags faults -timeout 15m -v -run '^($(POSTGRES_FAULTS))$$' ./faults/ -args -server postgres
+
+## test-cluster: Temporal as a cluster of separate services (two frontends, two history hosts sharing the shards,
+## matching, the internal frontend, the worker service: each its own process) on PostgreSQL, two starters and two
+## workers, nginx in front of the frontends and of the starters; load through the proxy while the history host that
+## owns shards is SIGKILLed (its shards move to the other), then a frontend: nothing lost, nothing duplicated.
+test-cluster: tools postgres nginx
+	$(GO) test -count=1 -tags faults -timeout 15m -v -run '^TestCluster' ./faults/ -args -server cluster
+
+## nginx: install Debian's nginx and its stream (TCP proxy) module when they are missing.
+nginx:
+	@test -e /usr/lib/nginx/modules/ngx_stream_module.so || \
+		{ echo "Installing nginx..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-stream >/dev/null; }
 
 ## postgres: install Debian's PostgreSQL when it is missing (the tests start a throwaway cluster of their own).
 postgres:

@@ -60,9 +60,11 @@ func loadKeyHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// server picks the Temporal server: the dev server, or "postgres" for
-// Temporal's own server on PostgreSQL with two workers (make test-postgres).
-var server = flag.String("server", "", `"postgres": run against Temporal's own server on PostgreSQL`)
+// server picks the Temporal server: the dev server, "postgres" for
+// Temporal's own server on PostgreSQL with two workers (make test-postgres),
+// or "cluster" for it as a cluster of separate services with two starters
+// behind nginx and two workers (make test-cluster).
+var server = flag.String("server", "", `"postgres": Temporal's own server on PostgreSQL; "cluster": the same as a cluster of separate services`)
 
 var (
 	stack   *devstack.Stack
@@ -82,7 +84,7 @@ func TestMain(m *testing.M) {
 	logs, _ := os.Create(logPath)
 	var err error
 	workers := 1
-	if *server == devstack.ServerPostgres {
+	if *server != "" {
 		workers = 2
 	}
 	stack, err = devstack.Start(context.Background(), devstack.Options{
@@ -412,7 +414,7 @@ func TestWorkerKilledMidLoad(t *testing.T) {
 	l := startLoad(t, "sigkill")
 	time.Sleep(700 * time.Millisecond)
 	stack.Signal("worker", syscall.SIGKILL)
-	if *server == devstack.ServerPostgres {
+	if *server != "" {
 		// Two workers: the other one finishes the work alone.
 		require.NoError(t, sandbox.alleviate.SetLatency(0))
 		require.NoError(t, sandbox.akute.SetLatency(0))
@@ -431,7 +433,7 @@ func TestWorkerKilledMidLoad(t *testing.T) {
 // anything meanwhile, so the starter answers 503 and senders retry; once it
 // is back nothing is lost.
 func TestDatabaseRestartedMidLoad(t *testing.T) {
-	if *server != devstack.ServerPostgres {
+	if *server == "" {
 		t.Skip("the dev server keeps its state in SQLite: run with -server postgres (make test-postgres)")
 	}
 	reset(t)

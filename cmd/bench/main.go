@@ -26,8 +26,10 @@ func main() {
 	capLevels := flag.String("capacity", "4,8,16,32,64,128", "concurrency levels capacity runs climb through")
 	hookRate := flag.Int("webhook-rate", 100, "webhook deliveries per second offered (open loop)")
 	hookSeconds := flag.Int("webhook-seconds", 10, "how long the open-loop webhook load lasts")
+	unroutedRate := flag.Int("unrouted-rate", 200, "unrouted Akute deliveries per second offered (open loop)")
+	unroutedSeconds := flag.Int("unrouted-seconds", 10, "how long the unrouted Akute load lasts")
 	untuned := flag.Bool("untuned", false, "run the dev server with its defaults")
-	server := flag.String("server", "", `"postgres": Temporal's own server on PostgreSQL (the production topology) instead of the dev server`)
+	server := flag.String("server", "", `"postgres": Temporal's own server on PostgreSQL (the production topology; durable) instead of the dev server; "cluster": the same as a cluster of separate services, two starters behind nginx`)
 	out := flag.String("out", "bench-results", "directory for state, logs and the report")
 	repo := flag.String("repo", ".", "the carebridge checkout whose worker, starter and sandbox run (an older commit's worktree, to compare)")
 	flag.Parse()
@@ -39,6 +41,7 @@ func main() {
 	report, err := bench.Run(context.Background(), bench.Options{
 		RepoRoot: root, Dir: dir, Latency: *latency, Sends: *sends, Concurrency: levels,
 		Cases: *cases, WebhookConc: *hookConc, CapacityLevels: capacity, WebhookRate: *hookRate, WebhookSeconds: *hookSeconds,
+		UnroutedRate: *unroutedRate, UnroutedSeconds: *unroutedSeconds,
 		Untuned: *untuned, Server: *server, ApplyTimeout: 5 * time.Minute,
 		Progress: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+f+"\n", a...) },
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/carebridge/carebridge/clients/akute"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/fakes/fake"
+	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -345,8 +346,11 @@ func caseAkuteSignals(d *driver) ([]string, error) {
 	return closeCase(d, caseID, func(s workflows.CaseState) bool { return s.OpenTasks == 0 && len(s.Medications) == 1 })
 }
 
-// akuteUnrouted: Akute deliveries no case claims, one of them twice.
+// akuteUnrouted: Akute deliveries no case claims, one of them twice; the
+// history is of the part of the day that keeps that one (its duplicate
+// recognised there).
 func akuteUnrouted(d *driver) ([]string, error) {
+	twice := `{"event":"task.updated","id":"evt-hist-orphan-1","data":{"id":"task-nobody","status":"complete","tags":["other"]}}`
 	for _, body := range []string{
 		`{"event":"patient.updated","id":"evt-hist-unknown-1","data":{"id":"pat-hist"}}`,
 		`{"event":"task.updated","id":"evt-hist-orphan-1","data":{"id":"task-nobody","status":"complete","tags":["other"]}}`,
@@ -356,7 +360,7 @@ func akuteUnrouted(d *driver) ([]string, error) {
 			return nil, err
 		}
 	}
-	return []string{workflows.AkuteUnroutedID(time.Now())}, nil
+	return []string{workflows.AkuteUnroutedID(time.Now(), akutewebhook.Decode([]byte(twice)).Key)}, nil
 }
 
 func synced(s workflows.CaseState) bool { return s.Akute.PatientID != "" && len(s.Pending) == 0 }

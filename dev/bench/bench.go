@@ -31,8 +31,11 @@ type Options struct {
 	// WebhookRate deliveries per second are offered for WebhookSeconds
 	// (open loop).
 	WebhookRate, WebhookSeconds int
+	// UnroutedRate Akute deliveries no case claims are offered a second for
+	// UnroutedSeconds (open loop).
+	UnroutedRate, UnroutedSeconds int
 	Untuned                     bool   // the dev server's defaults
-	Server                      string // devstack.Options.Server: "" (dev server) or "postgres"
+	Server                      string // devstack.Options.Server: "" (dev server), "postgres" or "cluster"
 	Progress                    func(format string, args ...any)
 	ApplyTimeout                time.Duration
 }
@@ -92,6 +95,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	progress("starting the stack (sandbox latency %s per call)", o.Latency)
 	stack, err := devstack.Start(ctx, devstack.Options{
 		RepoRoot: o.RepoRoot, DataDir: data, Headless: true, Untuned: o.Untuned, Server: o.Server,
+		// The figures a clinic gets: PostgreSQL as Debian ships it, every
+		// commit on disk before Temporal hears of it.
+		DurablePostgres: true,
 		SandboxArgs: []string{"-latency", o.Latency.String()},
 		// The load's key: the production topology's starter knows the
 		// OpenID Connect provider, and then its API is never open.
@@ -115,10 +121,15 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	sendURL := stack.StarterURL + "/api/alleviate/send"
 	baseURL += "/api/alleviate/send"
 
-	// Carebridge's processes, the sandbox (shared upstream) and the load
-	// generator (this process) left out; the baseline's one process.
+	// Carebridge's processes with Temporal's database (the dev server keeps
+	// it in its own process; PostgreSQL's backends are its postmaster's
+	// children), the sandbox (shared upstream) and the load generator (this
+	// process) left out; the baseline's one process.
 	ours := stack.PIDs()
 	delete(ours, "sandbox")
+	if pid := stack.PostgresPID(); pid != 0 {
+		ours["postgres"] = pid
+	}
 	theirs := map[string]int{"baseline": base.Process.Pid}
 
 	ok200 := func(status int) bool { return status == http.StatusOK }
@@ -139,9 +150,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		drive(ctx, 2*c, c, sendTo(sendURL))
 		// The server's counters first: scraping waits for them to settle,
 		// which the CPU meter must not count.
-		counted, cbCPU := scrapeServer(stack.TemporalMetricsURL), newCPUMeter(ours)
+		counted, cbCPU := scrapeServer(stack.TemporalMetricsURLs), newCPUMeter(ours)
 		cb := drive(ctx, o.Sends, c, sendTo(sendURL))
-		cbUse, cost := cbCPU.used(), scrapeServer(stack.TemporalMetricsURL).since(counted)
+		cbUse, cost := cbCPU.used(), scrapeServer(stack.TemporalMetricsURLs).since(counted)
 		progress("sends at concurrency %d: baseline", c)
 		drive(ctx, 2*c, c, sendTo(baseURL))
 		blCPU := newCPUMeter(theirs)
@@ -190,9 +201,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return report, err
 	}
 	progress("webhooks at %d per second, open loop", o.WebhookRate)
-	counted, hookCPU := scrapeServer(stack.TemporalMetricsURL), newCPUMeter(ours)
+	counted, hookCPU := scrapeServer(stack.TemporalMetricsURLs), newCPUMeter(ours)
 	open := hooks.openLoop(ctx, o.WebhookRate, o.WebhookSeconds)
-	hookUse, hookCost := hookCPU.used(), scrapeServer(stack.TemporalMetricsURL).since(counted)
+	hookUse, hookCost := hookCPU.used(), scrapeServer(stack.TemporalMetricsURLs).since(counted)
 	if err := hooks.waitApplied(ctx, o.ApplyTimeout); err != nil {
 		return report, err
 	}
@@ -201,12 +212,26 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			o.WebhookRate, open.served(), open.requests, hookUse.per(open.served())),
 		fmt.Sprintf("webhooks at %d/s offered: Temporal server per event (the cases' Akute calls included): %s", o.WebhookRate, hookCost.per(open.served())))
 
+	progress("unrouted Akute deliveries at %d per second, open loop", o.UnroutedRate)
+	unrouted := &unroutedLoad{stack: stack, run: time.Now().UnixNano()}
+	t0 = time.Now()
+	unclaimed := unrouted.openLoop(ctx, o.UnroutedRate, o.UnroutedSeconds)
+	parts, err := unrouted.waitRecorded(ctx, unclaimed.served(), o.ApplyTimeout)
+	if err != nil {
+		return report, err
+	}
+	report.Checks = append(report.Checks, fmt.Sprintf("unrouted Akute deliveries at %d/s offered: %d/%d acknowledged 202, all recorded in %d workflows within %s of the first",
+		o.UnroutedRate, unclaimed.served(), unclaimed.requests, parts, time.Since(t0).Round(time.Millisecond)))
+
 	report.Rows = append(report.Rows,
 		Row{Figure: "webhook capacity: acknowledgements per second with p99 under 1 s", Carebridge: hookCap.String(), Target: targetHookRate},
 		Row{Figure: fmt.Sprintf("webhook acknowledgement p50, %d/s offered", o.WebhookRate), Carebridge: ms(open.percentile(.5))},
 		Row{Figure: fmt.Sprintf("webhook acknowledgement p99, %d/s offered", o.WebhookRate), Carebridge: ms(open.percentile(.99)), Target: targetHookP99Open},
 		Row{Figure: fmt.Sprintf("CPU per webhook event, %d/s offered (all processes)", o.WebhookRate), Carebridge: ms(hookUse.total() / time.Duration(max(open.served(), 1)))},
 		Row{Figure: fmt.Sprintf("time until %d events were applied (closed loop, concurrency %d)", closed.requests, o.WebhookConc), Carebridge: applied.Round(time.Millisecond).String()},
+		Row{Figure: fmt.Sprintf("unrouted Akute delivery acknowledgement p50, %d/s offered", o.UnroutedRate), Carebridge: ms(unclaimed.percentile(.5))},
+		Row{Figure: fmt.Sprintf("unrouted Akute delivery acknowledgement p99, %d/s offered", o.UnroutedRate), Carebridge: ms(unclaimed.percentile(.99))},
+		Row{Figure: fmt.Sprintf("unrouted Akute deliveries acknowledged, %d/s offered", o.UnroutedRate), Carebridge: fmt.Sprintf("%d of %d", unclaimed.served(), unclaimed.requests)},
 		Row{Figure: "worker peak RSS", Carebridge: peakRSS(stack.PID("worker")), Target: targetWorkerRSS},
 		Row{Figure: "starter peak RSS", Carebridge: peakRSS(stack.PID("starter"))},
 	)

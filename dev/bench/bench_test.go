@@ -22,7 +22,7 @@ func TestSmoke(t *testing.T) {
 	require.NoError(t, err)
 	report, err := Run(context.Background(), Options{
 		RepoRoot: root, Dir: t.TempDir(), Latency: 5 * time.Millisecond, Sends: 5, Concurrency: []int{1, 3},
-		Cases: 3, WebhookConc: 4, CapacityLevels: []int{1, 2}, WebhookRate: 20, WebhookSeconds: 1, ApplyTimeout: 2 * time.Minute,
+		Cases: 3, WebhookConc: 4, CapacityLevels: []int{1, 2}, WebhookRate: 20, WebhookSeconds: 1, UnroutedRate: 20, UnroutedSeconds: 1, ApplyTimeout: 2 * time.Minute,
 	})
 	require.NoError(t, err)
 	table := report.Markdown()
@@ -31,7 +31,7 @@ func TestSmoke(t *testing.T) {
 		"CPU per webhook event", "time until 24 events were applied", "worker peak RSS"} {
 		assert.Contains(t, table, figure)
 	}
-	require.Len(t, report.Checks, 9)
+	require.Len(t, report.Checks, 10)
 	assert.Equal(t, "concurrency 1: carebridge 5/5 answered 200, baseline 5/5", report.Checks[0])
 	assert.Equal(t, "concurrency 3: carebridge 5/5 answered 200, baseline 5/5", report.Checks[3])
 	assert.Contains(t, report.Checks[4], "; the baseline's process ", "the baseline's CPU was read from its own process")
@@ -40,6 +40,8 @@ func TestSmoke(t *testing.T) {
 	assert.NotContains(t, report.Checks[5], "rpc 0.0", "a send costs the frontend RPCs")
 	assert.True(t, strings.HasPrefix(report.Checks[6], "webhooks: 24/24 acknowledged 202; every case applied all 8 events"), report.Checks[6])
 	assert.True(t, strings.HasPrefix(report.Checks[7], "webhooks at 20/s offered: 16/16 acknowledged 202"), report.Checks[7])
+	assert.True(t, strings.HasPrefix(report.Checks[9], "unrouted Akute deliveries at 20/s offered: 20/20 acknowledged 202, all recorded in "), report.Checks[9])
+	assert.Contains(t, table, "| unrouted Akute deliveries acknowledged, 20/s offered | 20 of 20 |")
 	assert.NotContains(t, table, "| none |", "every capacity run served its first level")
 	assert.NotContains(t, table, "RSS | n/a", "peak RSS was read")
 }

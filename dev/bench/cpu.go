@@ -13,24 +13,53 @@ import (
 // clockTick is Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times.
 const clockTick = 10 * time.Millisecond
 
-// cpuTime is the user and system CPU time a process has used so far.
+// cpuTime is the user and system CPU time a process and its children have
+// used so far: its own, its exited children's (which the kernel adds to it
+// once reaped) and its live children's. PostgreSQL's work is its backends',
+// each a child of its postmaster.
 func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	self, err := readStat(pid)
 	if err != nil {
 		return 0, err
+	}
+	total := self.cpu + self.childrenCPU
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		if st, err := readStat(child); err == nil && st.ppid == pid {
+			total += st.cpu
+		}
+	}
+	return total, nil
+}
+
+// procStat is what cpuTime reads of /proc/<pid>/stat.
+type procStat struct {
+	ppid             int
+	cpu, childrenCPU time.Duration // utime+stime, cutime+cstime
+}
+
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, err
 	}
 	// The command name (field 2) may hold spaces; fields count from ")".
 	s := string(b)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
+	if len(fields) < 15 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
 	}
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64) // field 15
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: unreadable CPU times", pid)
+	var n [5]int64 // ppid (field 4), utime, stime, cutime, cstime (14-17)
+	for i, f := range []int{1, 11, 12, 13, 14} {
+		if n[i], err = strconv.ParseInt(fields[f], 10, 64); err != nil {
+			return procStat{}, fmt.Errorf("/proc/%d/stat: unreadable field %d", pid, f+3)
+		}
 	}
-	return time.Duration(utime+stime) * clockTick, nil
+	return procStat{ppid: int(n[0]), cpu: time.Duration(n[1]+n[2]) * clockTick, childrenCPU: time.Duration(n[3]+n[4]) * clockTick}, nil
 }
 
 // cpuMeter measures the CPU a set of processes uses over a stretch of load.

@@ -42,6 +42,7 @@ type request struct {
 	body   []byte
 	header http.Header
 	ok     func(status int) bool
+	answer func(body []byte) // given a successful request's answer, when set
 }
 
 var loadClient = &http.Client{
@@ -64,11 +65,14 @@ func newRecorder(n int) *recorder {
 // measure sends one request and records how it went.
 func (r *recorder) measure(ctx context.Context, req request) {
 	t0 := time.Now()
-	status, err := send(ctx, req)
+	status, body, err := send(ctx, req)
 	d := time.Since(t0)
 	if err != nil || !req.ok(status) {
 		r.failures.Add(1)
 		return
+	}
+	if req.answer != nil {
+		req.answer(body)
 	}
 	r.mu.Lock()
 	r.latencies = append(r.latencies, d)
@@ -134,20 +138,20 @@ func loadKeyHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-func send(ctx context.Context, r request) (int, error) {
+func send(ctx context.Context, r request) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(r.body))
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	req.Header = r.header.Clone()
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := loadClient.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

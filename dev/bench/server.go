@@ -29,27 +29,38 @@ type serverCounts map[string]float64
 // metrics endpoint: its metrics library reports them every second.
 const serverSettle = 2 * time.Second
 
-// scrapeServer reads the server's counters, once they have settled; nil
-// when it has no metrics endpoint or does not answer.
-func scrapeServer(url string) serverCounts {
-	if url == "" {
+// scrapeServer reads the server's counters from each of its processes'
+// endpoints (one, or a cluster's members'), summed, once they have settled;
+// nil when it has no metrics endpoint or one does not answer.
+func scrapeServer(urls []string) serverCounts {
+	if len(urls) == 0 {
 		return nil
 	}
 	time.Sleep(serverSettle)
+	out := serverCounts{}
+	for _, url := range urls {
+		if !scrapeInto(out, url) {
+			return nil
+		}
+	}
+	return out
+}
+
+// scrapeInto adds one endpoint's counters to out.
+func scrapeInto(out serverCounts, url string) bool {
 	resp, err := loadClient.Get(url)
 	if err != nil {
-		return nil
+		return false
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil
+		return false
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return nil
+		return false
 	}
-	out := serverCounts{}
 	for name, kind := range serverCounters {
 		for _, m := range families[name].GetMetric() {
 			labels := map[string]string{}
@@ -62,7 +73,7 @@ func scrapeServer(url string) serverCounts {
 			out[kind+" "+labels["operation"]] += m.GetCounter().GetValue()
 		}
 	}
-	return out
+	return true
 }
 
 // since is what was counted between before and c.

@@ -56,8 +56,10 @@ type Options struct {
 	KeepUpstreamEnv bool
 	Logs            io.Writer // every process's output, prefixed; nil discards
 	Untuned         bool      // the dev server's defaults (benchmark comparisons)
-	// Server is "" for the temporal CLI's dev server, or ServerPostgres for
-	// Temporal's own server on PostgreSQL (postgres.go).
+	// Server is "" for the temporal CLI's dev server, ServerPostgres for
+	// Temporal's own server on PostgreSQL (postgres.go), or ServerCluster
+	// for it as a cluster of separate services behind nginx, with two
+	// starters (cluster.go).
 	Server string
 	// Workers is how many worker processes run (default 1): "worker",
 	// "worker-2", ...
@@ -70,6 +72,11 @@ type Options struct {
 	// CAREBRIDGE_API_TOKENS, CAREBRIDGE_CODEC_AUTH_TOKEN). Without it they
 	// run in development mode (CAREBRIDGE_DEV=true).
 	Production bool
+	// DurablePostgres runs the ServerPostgres topology's PostgreSQL with
+	// Debian's durability (fsync and synchronous_commit on): a commit is on
+	// disk before Temporal is told. Without it fsync is off, which keeps the
+	// tests fast and loses nothing unless the machine itself stops.
+	DurablePostgres bool
 }
 
 // temporalServerName is the name Temporal's certificate carries, and the
@@ -81,16 +88,21 @@ type Stack struct {
 	opts         Options
 	bin          string // worker, starter and sandbox binaries
 	cliPath      string // the pinned temporal CLI, in Go's build cache
-	temporalPath string // the Temporal server's program: the CLI (dev server) or the server tool
-	temporalArgs []string
-	temporalEnv  []string
-	pg           *postgres // with Server: ServerPostgres
+	temporalPath string   // the Temporal server's program: the CLI (dev server) or the server tool
+	members      []member // its processes: "temporal", or the cluster's (cluster.go)
+	pg           *postgres // with ServerPostgres or ServerCluster
+	// TemporalAddr is where clients reach Temporal: its frontend, or the
+	// cluster's proxy.
 	TemporalAddr string
-	// TemporalMetricsURL is the Temporal server's Prometheus endpoint.
-	TemporalMetricsURL string
+	// TemporalMetricsURL is the Temporal server's Prometheus endpoint (the
+	// first member's, in a cluster); TemporalMetricsURLs are every member's.
+	TemporalMetricsURL  string
+	TemporalMetricsURLs []string
 	UIURL              string
-	StarterURL         string // the public listener: API and webhooks
-	InternalURL        string // the starter's internal listener: codec, metrics, readiness
+	StarterURL         string // the public listener: API and webhooks (the proxy's, in a cluster)
+	InternalURL        string // the (first) starter's internal listener: codec, metrics, readiness
+	starterAddrs       []string
+	internalAddrs      []string // the starters' own listeners, host:port
 	SandboxURL         string
 	// WorkerMetricsURL is the worker's Prometheus endpoint.
 	WorkerMetricsURL string
@@ -143,7 +155,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			s.Stop()
 		}
 	}()
-	if opts.Production || opts.Server == ServerPostgres {
+	if opts.Production && opts.Server == ServerCluster {
+		return nil, errors.New("devstack: the cluster runs the programs in development mode (its proxy speaks HTTP to the starters)")
+	}
+	if opts.Production || opts.Server == ServerPostgres || opts.Server == ServerCluster {
 		ca, err := NewCA(filepath.Join(opts.DataDir, "tls"))
 		if err != nil {
 			return nil, err
@@ -169,6 +184,19 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		internalPort = freePort()
 	}
 	s.InternalURL = fmt.Sprintf("%s://127.0.0.1:%d", scheme, internalPort)
+	s.starterAddrs = []string{fmt.Sprintf("127.0.0.1:%d", starterPort)}
+	s.internalAddrs = []string{fmt.Sprintf("127.0.0.1:%d", internalPort)}
+	if s.clustered() {
+		// The proxy serves StarterURL; the starters listen on ports of
+		// their own.
+		s.starterAddrs = nil
+		for range clusterStarters {
+			s.starterAddrs = append(s.starterAddrs, fmt.Sprintf("127.0.0.1:%d", freePort()))
+		}
+		for range clusterStarters - 1 {
+			s.internalAddrs = append(s.internalAddrs, fmt.Sprintf("127.0.0.1:%d", freePort()))
+		}
+	}
 	if err := s.startTemporal(ctx); err != nil {
 		return nil, err
 	}
@@ -201,8 +229,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	maps.Copy(env, s.programTLS) // mTLS to Temporal's server
 	maps.Copy(env, opts.Env)
 	env["TEMPORAL_ADDRESS"] = s.TemporalAddr
-	env["CAREBRIDGE_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", starterPort)
-	env["CAREBRIDGE_INTERNAL_ADDR"] = fmt.Sprintf("127.0.0.1:%d", internalPort)
+	env["CAREBRIDGE_HTTP_ADDR"] = s.starterAddrs[0]
+	env["CAREBRIDGE_INTERNAL_ADDR"] = s.internalAddrs[0]
 	env["CAREBRIDGE_DEV"] = fmt.Sprint(!opts.Production)
 	metricsPort := freePort()
 	env["CAREBRIDGE_METRICS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", metricsPort)
@@ -253,6 +281,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.StartStarter(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.startOtherStarters(ctx); err != nil {
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
@@ -279,9 +310,12 @@ func (s *Stack) build(ctx context.Context) error {
 }
 
 func (s *Stack) startTemporal(ctx context.Context) error {
-	s.temporalEnv = os.Environ()
-	if s.opts.Server == ServerPostgres {
+	switch s.opts.Server {
+	case ServerPostgres, ServerCluster:
 		return s.startTemporalServer(ctx)
+	case "":
+	default:
+		return fmt.Errorf("devstack: unknown server %q (want %q or %q)", s.opts.Server, ServerPostgres, ServerCluster)
 	}
 	port := s.opts.TemporalPort
 	if port == 0 {
@@ -290,6 +324,7 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 	s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	metricsPort := freePort()
 	s.TemporalMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	s.TemporalMetricsURLs = []string{s.TemporalMetricsURL}
 	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", fmt.Sprint(port), "--metrics-port", fmt.Sprint(metricsPort),
 		"--db-filename", filepath.Join(s.opts.DataDir, "temporal.db"),
@@ -311,15 +346,17 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		args = append(args, "--ui-port", fmt.Sprint(ui), "--ui-codec-endpoint", s.InternalURL+"/codec")
 		s.UIURL = fmt.Sprintf("http://127.0.0.1:%d", ui)
 	}
-	s.temporalArgs = args
+	s.members = []member{{name: "temporal", args: args, env: os.Environ()}}
 	return s.RestartTemporal(ctx)
 }
 
-// RestartTemporal starts the dev server again on the same state and port
-// (after Signal("temporal", …)) and waits until it answers.
+// RestartTemporal starts Temporal's processes again on the same state and
+// ports (after Signal("temporal", …)) and waits until it answers.
 func (s *Stack) RestartTemporal(ctx context.Context) error {
-	if err := s.spawn("temporal", s.temporalPath, s.temporalArgs, s.temporalEnv, nil); err != nil {
-		return err
+	for _, m := range s.members {
+		if err := s.spawn(m.name, s.temporalPath, m.args, m.env, nil); err != nil {
+			return err
+		}
 	}
 	return s.WaitTemporal(ctx, 60*time.Second)
 }
@@ -519,7 +556,15 @@ func (s *Stack) StartStarter(ctx context.Context) error {
 	if err := s.spawn("starter", filepath.Join(s.bin, "starter"), nil, env, nil); err != nil {
 		return err
 	}
-	return s.waitHealthy(ctx, "starter", s.StarterURL+"/healthz")
+	return s.waitHealthy(ctx, "starter", s.scheme()+"://"+s.starterAddrs[0]+"/healthz")
+}
+
+// scheme is the programs' listeners' scheme.
+func (s *Stack) scheme() string {
+	if s.opts.Production {
+		return "https"
+	}
+	return "http"
 }
 
 // waitHealthy waits until url answers 200 (a program's health), failing at
@@ -587,7 +632,8 @@ func (s *Stack) Signal(name string, sig syscall.Signal) {
 // Stop stops every process: the starter first, Temporal (and its
 // PostgreSQL) last.
 func (s *Stack) Stop() {
-	names := append(append([]string{"webui", "starter"}, s.workerNames()...), "sandbox", "temporal")
+	names := append(append([]string{"webui"}, s.starterNames()...), s.workerNames()...)
+	names = append(append(names, "sandbox", "nginx"), s.TemporalProcesses()...)
 	for _, name := range names {
 		s.Signal(name, syscall.SIGTERM)
 	}

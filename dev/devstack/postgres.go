@@ -122,7 +122,10 @@ func (pg *postgres) run(ctx context.Context, program string, args ...string) err
 // accepts connections.
 func (s *Stack) StartPostgres() error {
 	pg := s.pg
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", pg.port, pg.dir)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", pg.port, pg.dir)
+	if !s.opts.DurablePostgres {
+		opts += " -c fsync=off"
+	}
 	return pg.run(context.Background(), "pg_ctl", "-D", pg.dir, "-o", opts, "-l", filepath.Join(pg.dir, "log"), "-w", "-t", "60", "start")
 }
 
@@ -133,6 +136,21 @@ func (s *Stack) StopPostgres() error {
 		return nil
 	}
 	return s.pg.run(context.Background(), "pg_ctl", "-D", s.pg.dir, "-m", "immediate", "-w", "stop")
+}
+
+// PostgresPID is the PostgreSQL server's main process (its postmaster;
+// every backend is its child), or 0.
+func (s *Stack) PostgresPID() int {
+	if s.pg == nil {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(s.pg.dir, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(first))
+	return pid
 }
 
 // PostgresAddr is the stack's PostgreSQL, host:port.
@@ -216,11 +234,8 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 	if err := s.startIdentity(ctx, s.UIURL+"/auth/sso/callback"); err != nil {
 		return err
 	}
-	port := freePort()
-	s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	env := map[string]string{
 		"TEMPORAL_POSTGRES_ADDR": s.PostgresAddr(), "TEMPORAL_POSTGRES_USER": pgUser,
-		"TEMPORAL_FRONTEND_PORT":  strconv.Itoa(port),
 		"TEMPORAL_DYNAMIC_CONFIG": filepath.Join(s.opts.RepoRoot, "deploy", "temporal", "dynamicconfig.yaml"),
 		// Tokens: the provider's keys and audience; its TLS is the stack's CA.
 		"TEMPORAL_AUTH_JWKS_URL": s.idp.JWKSURL(), "TEMPORAL_AUTH_AUDIENCE": Audience, "SSL_CERT_FILE": s.ca.File,
@@ -229,27 +244,23 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 		"CAREBRIDGE_AUDIT_DIR": s.AuditDir(), "CAREBRIDGE_AUDIT_MACHINES": WorkerClient + "," + StarterClient,
 	}
 	maps.Copy(env, tlsEnv)
-	for _, name := range []string{"TEMPORAL_FRONTEND_HTTP_PORT", "TEMPORAL_MATCHING_PORT", "TEMPORAL_HISTORY_PORT",
-		"TEMPORAL_WORKER_PORT", "TEMPORAL_INTERNAL_FRONTEND_PORT", "TEMPORAL_METRICS_PORT"} {
-		env[name] = strconv.Itoa(freePort())
+	s.temporalPath = server
+	topology := singleServer
+	if s.clustered() {
+		topology = clusterMembers
+		s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", freePort()) // the proxy's
 	}
-	s.TemporalMetricsURL = "http://127.0.0.1:" + env["TEMPORAL_METRICS_PORT"] + "/metrics"
-	// Membership ports are stored as PostgreSQL smallints: below 32768,
-	// where the kernel's ephemeral ports are not.
-	for _, name := range []string{"TEMPORAL_FRONTEND_MEMBERSHIP_PORT", "TEMPORAL_MATCHING_MEMBERSHIP_PORT",
-		"TEMPORAL_HISTORY_MEMBERSHIP_PORT", "TEMPORAL_WORKER_MEMBERSHIP_PORT", "TEMPORAL_INTERNAL_FRONTEND_MEMBERSHIP_PORT"} {
-		p, err := freePortBelow(ephemeralPorts)
-		if err != nil {
+	var frontends []string
+	s.members, frontends, s.TemporalMetricsURLs = s.serverMembers(topology, env)
+	if s.clustered() {
+		if err := s.startProxy(proxyConfig{TemporalListen: s.TemporalAddr, Frontends: frontends,
+			StarterListen: strings.TrimPrefix(s.StarterURL, "http://"), Starters: s.starterAddrs}); err != nil {
 			return err
 		}
-		env[name] = strconv.Itoa(p)
+	} else {
+		s.TemporalAddr = frontends[0]
 	}
-	s.temporalPath, s.temporalArgs = server, []string{"--root", s.opts.RepoRoot, "--config", "deploy/temporal", "--env", "postgres", "start",
-		"--service", "frontend", "--service", "internal-frontend", "--service", "history", "--service", "matching", "--service", "worker"}
-	s.temporalEnv = os.Environ()
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		s.temporalEnv = append(s.temporalEnv, k+"="+env[k])
-	}
+	s.TemporalMetricsURL = s.TemporalMetricsURLs[0]
 	if err := s.RestartTemporal(ctx); err != nil {
 		return err
 	}
@@ -368,6 +379,15 @@ func (s *Stack) registerNamespace(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sortedEnv is env as NAME=value lines, by name.
+func sortedEnv(env map[string]string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
 }
 
 // freePortBelow finds a port below limit that is free now.

@@ -169,7 +169,8 @@ func (a *akuteAPI) findCase(ctx context.Context, query string) (string, error) {
 	return resp.GetExecutions()[0].GetExecution().GetWorkflowId(), nil
 }
 
-// recordUnrouted keeps a delivery in the day's AkuteUnrouted workflow.
+// recordUnrouted keeps a delivery in its part of the day's AkuteUnrouted
+// workflows.
 func (a *akuteAPI) recordUnrouted(ctx context.Context, ev akutewebhook.Event, reason string, body []byte) (string, error) {
 	now := time.Now().UTC()
 	record := workflows.UnroutedEvent{
@@ -180,7 +181,7 @@ func (a *akuteAPI) recordUnrouted(ctx context.Context, ev akutewebhook.Event, re
 	if len(body) <= unroutedBodyLimit && json.Compact(&compact, body) == nil {
 		record.Body = compact.Bytes()
 	}
-	id := workflows.AkuteUnroutedID(now)
+	id := workflows.AkuteUnroutedID(now, ev.Key)
 	_, err := a.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalUnrouted, record, client.StartWorkflowOptions{
 		ID: id, TaskQueue: a.taskQueue,
 	}, workflows.AkuteUnroutedName, workflows.UnroutedInput{Day: now.Format("2006-01-02")})

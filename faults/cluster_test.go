@@ -1,0 +1,97 @@
+//go:build faults
+
+package faults
+
+import (
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carebridge/carebridge/dev/devstack"
+)
+
+// historyShards is deploy/temporal/postgres.yaml's numHistoryShards.
+const historyShards = 4
+
+// Temporal as a cluster (make test-cluster): under load through the proxy,
+// the history host that owns shards is killed, and its shards move to the
+// other; then a frontend is killed, and its clients reconnect through the
+// proxy to the other. Nothing is lost; a send is answered, or answered 503
+// and retried.
+func TestClusterLosesAHistoryHostThenAFrontend(t *testing.T) {
+	if *server != devstack.ServerCluster {
+		t.Skip("needs Temporal as a cluster: run with -server cluster (make test-cluster)")
+	}
+	hosts := []string{"temporal-history-1", "temporal-history-2"}
+	owned := map[string]float64{}
+	require.Eventually(t, func() bool {
+		for _, h := range hosts {
+			owned[h] = metricSum(stack.TemporalMetricsURLOf(h), "numshards_gauge")
+		}
+		return owned[hosts[0]]+owned[hosts[1]] == historyShards
+	}, 2*time.Minute, 500*time.Millisecond, "the history hosts never shared the %d shards: %v", historyShards, owned)
+	victim, survivor := hosts[0], hosts[1]
+	if owned[survivor] > owned[victim] {
+		victim, survivor = survivor, victim
+	}
+	t.Logf("shards before: %v; killing %s", owned, victim)
+
+	reset(t)
+	l := loadMeeting(t, "history-killed", victim)
+	require.Eventually(t, func() bool {
+		return metricSum(stack.TemporalMetricsURLOf(survivor), "numshards_gauge") == historyShards
+	}, 2*time.Minute, 500*time.Millisecond, "%s never took the %d shards over", survivor, historyShards)
+	// A worker's completion lost with the host may be retried:
+	// at-least-once for Alleviate, never a second Akute task.
+	l.settle(t, true)
+
+	reset(t)
+	l = loadMeeting(t, "frontend-killed", "temporal-frontend-1")
+	l.settle(t, true)
+
+	// The proxy spread the load over both starters.
+	for _, url := range stack.StarterInternalURLs() {
+		assert.Positive(t, metricSum(url+"/metrics", "carebridge_starter_http_requests_total"), "%s served none of it", url)
+	}
+}
+
+// loadMeeting starts a load and kills a process while startLoad still
+// issues it (it spreads the sends over a second).
+func loadMeeting(t *testing.T, name, victim string) *load {
+	t.Helper()
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		time.Sleep(300 * time.Millisecond)
+		stack.Signal(victim, syscall.SIGKILL)
+	}()
+	l := startLoad(t, name)
+	<-killed
+	return l
+}
+
+// metricSum is a gauge's or a counter's value at a Prometheus endpoint
+// (the sum over its series), or -1 when it cannot be read.
+func metricSum(url, name string) float64 {
+	resp, err := http.Get(url)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil || families[name] == nil {
+		return -1
+	}
+	sum := 0.0
+	for _, m := range families[name].GetMetric() {
+		sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+	}
+	return sum
+}
