@@ -34,10 +34,10 @@ type Options struct {
 	// UnroutedRate Akute deliveries no case claims are offered a second for
 	// UnroutedSeconds (open loop).
 	UnroutedRate, UnroutedSeconds int
-	Untuned                     bool   // the dev server's defaults
-	Server                      string // devstack.Options.Server: "" (dev server), "postgres" or "cluster"
-	Progress                    func(format string, args ...any)
-	ApplyTimeout                time.Duration
+	Untuned                       bool   // the dev server's defaults
+	Server                        string // devstack.Options.Server: "" (dev server), "postgres" or "cluster"
+	Progress                      func(format string, args ...any)
+	ApplyTimeout                  time.Duration
 }
 
 // Row is one line of the report.
@@ -98,7 +98,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		// The figures a clinic gets: PostgreSQL as Debian ships it, every
 		// commit on disk before Temporal hears of it.
 		DurablePostgres: true,
-		SandboxArgs: []string{"-latency", o.Latency.String()},
+		SandboxArgs:     []string{"-latency", o.Latency.String()},
 		// The load's key: the production topology's starter knows the
 		// OpenID Connect provider, and then its API is never open.
 		Env:  map[string]string{"CAREBRIDGE_API_KEYS": "bench:" + loadKeyHash()},

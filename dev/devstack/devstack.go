@@ -86,10 +86,10 @@ const temporalServerName = "temporal.carebridge.test"
 // Stack is a running stack.
 type Stack struct {
 	opts         Options
-	bin          string // worker, starter and sandbox binaries
-	cliPath      string // the pinned temporal CLI, in Go's build cache
-	temporalPath string   // the Temporal server's program: the CLI (dev server) or the server tool
-	members      []member // its processes: "temporal", or the cluster's (cluster.go)
+	bin          string    // worker, starter and sandbox binaries
+	cliPath      string    // the pinned temporal CLI, in Go's build cache
+	temporalPath string    // the Temporal server's program: the CLI (dev server) or the server tool
+	members      []member  // its processes: "temporal", or the cluster's (cluster.go)
 	pg           *postgres // with ServerPostgres or ServerCluster
 	// TemporalAddr is where clients reach Temporal: its frontend, or the
 	// cluster's proxy.
@@ -98,12 +98,12 @@ type Stack struct {
 	// first member's, in a cluster); TemporalMetricsURLs are every member's.
 	TemporalMetricsURL  string
 	TemporalMetricsURLs []string
-	UIURL              string
-	StarterURL         string // the public listener: API and webhooks (the proxy's, in a cluster)
-	InternalURL        string // the (first) starter's internal listener: codec, metrics, readiness
-	starterAddrs       []string
-	internalAddrs      []string // the starters' own listeners, host:port
-	SandboxURL         string
+	UIURL               string
+	StarterURL          string // the public listener: API and webhooks (the proxy's, in a cluster)
+	InternalURL         string // the (first) starter's internal listener: codec, metrics, readiness
+	starterAddrs        []string
+	internalAddrs       []string // the starters' own listeners, host:port
+	SandboxURL          string
 	// WorkerMetricsURL is the worker's Prometheus endpoint.
 	WorkerMetricsURL string
 	env              []string          // the worker's and starter's environment
