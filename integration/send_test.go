@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
@@ -105,6 +107,50 @@ func TestSendReturnsAlleviatesAnswer(t *testing.T) {
 	view := status.json(t)
 	assert.Equal(t, "completed", view["status"])
 	assert.EqualValues(t, 200, view["answer"].(map[string]any)["status_code"])
+}
+
+// The starter's own worker runs its sends (eager start) and hands each
+// answer to its request once Temporal has recorded it: no send asks
+// Temporal for its result (the frontend's PollWorkflowExecutionHistory).
+func TestEagerSendsAreAnsweredWithoutAskingTemporal(t *testing.T) {
+	if *server != "" {
+		t.Skip("counts the dev server's RPCs")
+	}
+	resetSandbox(t)
+	startsBefore, pollsBefore := frontendRequests(t, "StartWorkflowExecution"), frontendRequests(t, "PollWorkflowExecutionHistory")
+	for range 3 {
+		r := post(t, "/api/alleviate/send", johnDoe, nil)
+		require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+		assert.EqualValues(t, 139712, r.json(t)["patient_id"], "Alleviate's answer, as Temporal recorded it")
+	}
+	// The server's counters reach its endpoint every second: its three
+	// starts show first.
+	require.Eventually(t, func() bool { return frontendRequests(t, "StartWorkflowExecution") >= startsBefore+3 },
+		30*time.Second, 200*time.Millisecond, "the server's counters never showed the three starts")
+	assert.Equal(t, pollsBefore, frontendRequests(t, "PollWorkflowExecutionHistory"), "a send asked Temporal for its result")
+}
+
+// frontendRequests is how many requests of one operation the Temporal
+// server's frontend has served.
+func frontendRequests(t *testing.T, operation string) float64 {
+	t.Helper()
+	resp, err := http.Get(stack.TemporalMetricsURL)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	n := 0.0
+	for _, m := range families["service_requests"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["operation"] == operation && labels["service_name"] == "frontend" {
+			n += m.GetCounter().GetValue()
+		}
+	}
+	return n
 }
 
 func TestSendWithSiteName(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc"
 
 	"github.com/carebridge/carebridge/internal/audit"
 	"github.com/carebridge/carebridge/internal/auth"
@@ -68,6 +69,15 @@ func main() {
 	clientOptions := tc.ClientOptions(logger, reg.SDK)
 	// Starts and signals, and the send worker's runs and steps, are traced.
 	clientOptions.Interceptors = append(clientOptions.Interceptors, tracing.TemporalInterceptor())
+	// Eager sends: the starter runs them itself, with the worker's clients,
+	// and hands each answer to its request in-process.
+	eager := cfg.Send != nil
+	var local *api.LocalResults
+	if eager {
+		local = api.NewLocalResults()
+		clientOptions.ConnectionOptions.DialOptions = append(clientOptions.ConnectionOptions.DialOptions,
+			grpc.WithChainUnaryInterceptor(local.Interceptor))
+	}
 	c, err := client.NewLazyClient(clientOptions)
 	if err != nil {
 		config.Exit("starter", err)
@@ -95,10 +105,8 @@ func main() {
 	deps := api.Deps{
 		Temporal: c, Namespace: tc.Options.Namespace, TaskQueue: tc.TaskQueue, SendTaskQueue: tc.SendTaskQueue,
 		APITokens: cfg.APITokens, APIKeys: cfg.APIKeys, People: people, Audit: trail,
-		DataConverter: tc.Options.DataConverter, Log: logger, Metrics: reg,
+		DataConverter: tc.Options.DataConverter, LocalResults: local, Log: logger, Metrics: reg,
 	}
-	// Eager sends: the starter runs them itself, with the worker's clients.
-	eager := cfg.Send != nil
 	if cfg.On.Send {
 		deps.Send = &api.Send{Wait: cfg.SendWait, EmailHashKey: []byte(cfg.SearchHashKey), Eager: eager}
 	}

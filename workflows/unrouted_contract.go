@@ -2,18 +2,12 @@ package workflows
 
 import (
 	"encoding/json"
-	"fmt"
-	"hash/fnv"
 	"time"
 )
 
-// Akute deliveries that no running case claims are kept, per day, in
-// AkuteUnrouted workflows: acknowledged only once recorded there, visible in
-// the Web UI, replayable by an operator. A day is spread over UnroutedParts
-// workflows by a hash of the delivery's key: one workflow takes tens of
-// signals a second, and every unclaimed delivery of a busy day would
-// otherwise wait for that one. A key always lands in the same part, where
-// its duplicates are recognised.
+// Akute deliveries that no running case claims are kept, per day, in an
+// AkuteUnrouted workflow: acknowledged only once recorded there, visible in
+// the Web UI, replayable by an operator.
 //
 // The day's contract: its type, its id, its signal (an UnroutedEvent) and
 // what its QueryState answers (UnroutedState). Names are recorded in
@@ -30,16 +24,9 @@ var unroutedDescriptions = map[string]string{
 	QueryState:     "The day's unrouted deliveries: kind, reason, digest and (the newest) bodies, to replay by hand.",
 }
 
-// UnroutedParts is how many workflows share a day's unrouted deliveries.
-const UnroutedParts = 16
-
-// AkuteUnroutedID is the workflow id of the part of a day's unrouted
-// deliveries that keeps the one with this key:
-// akute-unrouted-<YYYY-MM-DD>-<part, 00 to 15>.
-func AkuteUnroutedID(day time.Time, key string) string {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
-	return fmt.Sprintf("%s%s-%02d", AkuteUnroutedIDPfx, day.UTC().Format("2006-01-02"), h.Sum32()%UnroutedParts)
+// AkuteUnroutedID is the workflow id for a day's unrouted deliveries.
+func AkuteUnroutedID(day time.Time) string {
+	return AkuteUnroutedIDPfx + day.UTC().Format("2006-01-02")
 }
 
 // UnroutedEvent is one Akute delivery nobody claimed.

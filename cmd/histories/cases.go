@@ -14,7 +14,6 @@ import (
 	"github.com/carebridge/carebridge/clients/akute"
 	"github.com/carebridge/carebridge/fakes/carevalidatetest"
 	"github.com/carebridge/carebridge/fakes/fake"
-	akutewebhook "github.com/carebridge/carebridge/webhooks/akute"
 	"github.com/carebridge/carebridge/workflows"
 )
 
@@ -346,11 +345,8 @@ func caseAkuteSignals(d *driver) ([]string, error) {
 	return closeCase(d, caseID, func(s workflows.CaseState) bool { return s.OpenTasks == 0 && len(s.Medications) == 1 })
 }
 
-// akuteUnrouted: Akute deliveries no case claims, one of them twice; the
-// history is of the part of the day that keeps that one (its duplicate
-// recognised there).
+// akuteUnrouted: Akute deliveries no case claims, one of them twice.
 func akuteUnrouted(d *driver) ([]string, error) {
-	twice := `{"event":"task.updated","id":"evt-hist-orphan-1","data":{"id":"task-nobody","status":"complete","tags":["other"]}}`
 	for _, body := range []string{
 		`{"event":"patient.updated","id":"evt-hist-unknown-1","data":{"id":"pat-hist"}}`,
 		`{"event":"task.updated","id":"evt-hist-orphan-1","data":{"id":"task-nobody","status":"complete","tags":["other"]}}`,
@@ -360,7 +356,7 @@ func akuteUnrouted(d *driver) ([]string, error) {
 			return nil, err
 		}
 	}
-	return []string{workflows.AkuteUnroutedID(time.Now(), akutewebhook.Decode([]byte(twice)).Key)}, nil
+	return []string{workflows.AkuteUnroutedID(time.Now())}, nil
 }
 
 func synced(s workflows.CaseState) bool { return s.Akute.PatientID != "" && len(s.Pending) == 0 }

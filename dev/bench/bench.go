@@ -210,18 +210,24 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	report.Checks = append(report.Checks,
 		fmt.Sprintf("webhooks at %d/s offered: %d/%d acknowledged 202, every case applied every event; CPU per event: %s",
 			o.WebhookRate, open.served(), open.requests, hookUse.per(open.served())),
-		fmt.Sprintf("webhooks at %d/s offered: Temporal server per event (the cases' Akute calls included): %s", o.WebhookRate, hookCost.per(open.served())))
+		fmt.Sprintf("webhooks at %d/s offered: Temporal server per event (the cases' Akute calls included): %s", o.WebhookRate, hookCost.per(open.served())),
+		fmt.Sprintf("webhooks at %d/s offered: where persistence waited (mean latency × operations per event): %s", o.WebhookRate, hookCost.latencies(open.served())))
 
 	progress("unrouted Akute deliveries at %d per second, open loop", o.UnroutedRate)
 	unrouted := &unroutedLoad{stack: stack, run: time.Now().UnixNano()}
+	counted, unroutedCPU := scrapeServer(stack.TemporalMetricsURLs), newCPUMeter(ours)
 	t0 = time.Now()
-	unclaimed := unrouted.openLoop(ctx, o.UnroutedRate, o.UnroutedSeconds)
+	unclaimed, retried := unrouted.openLoop(ctx, o.UnroutedRate, o.UnroutedSeconds, o.ApplyTimeout)
 	parts, err := unrouted.waitRecorded(ctx, unclaimed.served(), o.ApplyTimeout)
 	if err != nil {
 		return report, err
 	}
-	report.Checks = append(report.Checks, fmt.Sprintf("unrouted Akute deliveries at %d/s offered: %d/%d acknowledged 202, all recorded in %d workflows within %s of the first",
-		o.UnroutedRate, unclaimed.served(), unclaimed.requests, parts, time.Since(t0).Round(time.Millisecond)))
+	recorded := time.Since(t0)
+	unroutedUse, unroutedCost := unroutedCPU.used(), scrapeServer(stack.TemporalMetricsURLs).since(counted)
+	report.Checks = append(report.Checks,
+		fmt.Sprintf("unrouted Akute deliveries at %d/s offered: %d/%d acknowledged 202 (%d attempts refused and retried), all recorded in %d workflows within %s of the first; CPU per delivery: %s",
+			o.UnroutedRate, unclaimed.served(), unclaimed.requests, retried, parts, recorded.Round(time.Millisecond), unroutedUse.per(unclaimed.served())),
+		fmt.Sprintf("unrouted Akute deliveries at %d/s offered: Temporal server per delivery: %s", o.UnroutedRate, unroutedCost.per(unclaimed.served())))
 
 	report.Rows = append(report.Rows,
 		Row{Figure: "webhook capacity: acknowledgements per second with p99 under 1 s", Carebridge: hookCap.String(), Target: targetHookRate},
@@ -229,9 +235,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		Row{Figure: fmt.Sprintf("webhook acknowledgement p99, %d/s offered", o.WebhookRate), Carebridge: ms(open.percentile(.99)), Target: targetHookP99Open},
 		Row{Figure: fmt.Sprintf("CPU per webhook event, %d/s offered (all processes)", o.WebhookRate), Carebridge: ms(hookUse.total() / time.Duration(max(open.served(), 1)))},
 		Row{Figure: fmt.Sprintf("time until %d events were applied (closed loop, concurrency %d)", closed.requests, o.WebhookConc), Carebridge: applied.Round(time.Millisecond).String()},
-		Row{Figure: fmt.Sprintf("unrouted Akute delivery acknowledgement p50, %d/s offered", o.UnroutedRate), Carebridge: ms(unclaimed.percentile(.5))},
-		Row{Figure: fmt.Sprintf("unrouted Akute delivery acknowledgement p99, %d/s offered", o.UnroutedRate), Carebridge: ms(unclaimed.percentile(.99))},
-		Row{Figure: fmt.Sprintf("unrouted Akute deliveries acknowledged, %d/s offered", o.UnroutedRate), Carebridge: fmt.Sprintf("%d of %d", unclaimed.served(), unclaimed.requests)},
+		Row{Figure: fmt.Sprintf("unrouted Akute delivery acknowledgement p50, %d/s offered (retries included)", o.UnroutedRate), Carebridge: ms(unclaimed.percentile(.5))},
+		Row{Figure: fmt.Sprintf("unrouted Akute delivery acknowledgement p99, %d/s offered (retries included)", o.UnroutedRate), Carebridge: ms(unclaimed.percentile(.99))},
+		Row{Figure: fmt.Sprintf("unrouted Akute deliveries acknowledged, %d/s offered", o.UnroutedRate), Carebridge: fmt.Sprintf("%d of %d (%d attempts refused, retried)", unclaimed.served(), unclaimed.requests, retried)},
+		Row{Figure: fmt.Sprintf("time until %d unrouted Akute deliveries were recorded", unclaimed.requests), Carebridge: recorded.Round(time.Millisecond).String()},
 		Row{Figure: "worker peak RSS", Carebridge: peakRSS(stack.PID("worker")), Target: targetWorkerRSS},
 		Row{Figure: "starter peak RSS", Carebridge: peakRSS(stack.PID("starter"))},
 	)

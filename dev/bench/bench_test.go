@@ -31,7 +31,7 @@ func TestSmoke(t *testing.T) {
 		"CPU per webhook event", "time until 24 events were applied", "worker peak RSS"} {
 		assert.Contains(t, table, figure)
 	}
-	require.Len(t, report.Checks, 10)
+	require.Len(t, report.Checks, 12)
 	assert.Equal(t, "concurrency 1: carebridge 5/5 answered 200, baseline 5/5", report.Checks[0])
 	assert.Equal(t, "concurrency 3: carebridge 5/5 answered 200, baseline 5/5", report.Checks[3])
 	assert.Contains(t, report.Checks[4], "; the baseline's process ", "the baseline's CPU was read from its own process")
@@ -40,8 +40,10 @@ func TestSmoke(t *testing.T) {
 	assert.NotContains(t, report.Checks[5], "rpc 0.0", "a send costs the frontend RPCs")
 	assert.True(t, strings.HasPrefix(report.Checks[6], "webhooks: 24/24 acknowledged 202; every case applied all 8 events"), report.Checks[6])
 	assert.True(t, strings.HasPrefix(report.Checks[7], "webhooks at 20/s offered: 16/16 acknowledged 202"), report.Checks[7])
-	assert.True(t, strings.HasPrefix(report.Checks[9], "unrouted Akute deliveries at 20/s offered: 20/20 acknowledged 202, all recorded in "), report.Checks[9])
-	assert.Contains(t, table, "| unrouted Akute deliveries acknowledged, 20/s offered | 20 of 20 |")
+	assert.True(t, strings.HasPrefix(report.Checks[10], "unrouted Akute deliveries at 20/s offered: 20/20 acknowledged 202 ("), report.Checks[10])
+	assert.Contains(t, report.Checks[9], "where persistence waited (mean latency × operations per event): ")
+	assert.Contains(t, report.Checks[11], "Temporal server per delivery: persistence ")
+	assert.Contains(t, table, "| unrouted Akute deliveries acknowledged, 20/s offered | 20 of 20 (")
 	assert.NotContains(t, table, "| none |", "every capacity run served its first level")
 	assert.NotContains(t, table, "RSS | n/a", "peak RSS was read")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carebridge/carebridge/dev/devstack"
@@ -14,9 +15,9 @@ import (
 )
 
 // unroutedLoad offers Akute deliveries that no case claims (task updates
-// of tasks no case made: each looked up in visibility, then kept in its
-// part of the day's AkuteUnrouted workflows) and remembers which workflows
-// the starter says kept them.
+// of tasks no case made: each looked up in visibility, then kept in the
+// day's AkuteUnrouted workflow) and remembers which workflows the starter
+// says kept them.
 type unroutedLoad struct {
 	stack *devstack.Stack
 	run   int64
@@ -45,10 +46,46 @@ func (u *unroutedLoad) request(i int) request {
 		}}
 }
 
-// openLoop offers perSecond deliveries a second for seconds.
-func (u *unroutedLoad) openLoop(ctx context.Context, perSecond, seconds int) result {
+// openLoop offers perSecond deliveries a second for seconds, each retried
+// a second after a refusal until acknowledged, as Akute retries its
+// webhooks (for up to limit). A latency is from its first attempt to its
+// 202; a failure is a delivery never acknowledged. It also says how many
+// attempts were refused.
+func (u *unroutedLoad) openLoop(ctx context.Context, perSecond, seconds int, limit time.Duration) (result, int) {
 	u.kept = map[string]bool{}
-	return offer(ctx, perSecond*seconds, time.Second/time.Duration(perSecond), u.request)
+	n := perSecond * seconds
+	rec := newRecorder(n)
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / time.Duration(perSecond))
+	defer tick.Stop()
+	for i := range n {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return rec.result(i), int(refused.Load())
+			case <-tick.C:
+			}
+		}
+		wg.Go(func() {
+			t0, deadline := time.Now(), time.Now().Add(limit)
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				req := u.request(i)
+				if status, body, err := send(ctx, req); err == nil && req.ok(status) {
+					req.answer(body)
+					rec.mu.Lock()
+					rec.latencies = append(rec.latencies, time.Since(t0))
+					rec.mu.Unlock()
+					return
+				}
+				refused.Add(1)
+				time.Sleep(time.Second)
+			}
+			rec.failures.Add(1)
+		})
+	}
+	wg.Wait()
+	return rec.result(n), int(refused.Load())
 }
 
 // waitRecorded waits until the workflows that kept the deliveries count

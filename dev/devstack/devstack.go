@@ -351,11 +351,19 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 }
 
 // RestartTemporal starts Temporal's processes again on the same state and
-// ports (after Signal("temporal", …)) and waits until it answers.
+// ports (after Signal("temporal", …)) and waits until it answers. In a
+// cluster the first member starts alone: each process writes the cluster's
+// metadata into a new database at its start, and several at once fail
+// ("failed to initialize current cluster metadata").
 func (s *Stack) RestartTemporal(ctx context.Context) error {
-	for _, m := range s.members {
+	for i, m := range s.members {
 		if err := s.spawn(m.name, s.temporalPath, m.args, m.env, nil); err != nil {
 			return err
+		}
+		if i == 0 && len(s.members) > 1 {
+			if err := s.WaitTemporal(ctx, 60*time.Second); err != nil {
+				return err
+			}
 		}
 	}
 	return s.WaitTemporal(ctx, 60*time.Second)
@@ -731,7 +739,9 @@ func devSecret(path string, newValue func() string) (string, error) {
 // (the server's default, said outright); the search-attribute cache used
 // as production uses it (the CLI's dev server reads the attributes from
 // its database on every start and upsert, six reads a send; carebridge's
-// are registered with the server's start, before anything runs); SQLite in
+// are registered with the server's start, before anything runs); 500
+// visibility queries a second, not 10 (each Akute delivery makes one, as
+// deploy/temporal/dynamicconfig.yaml says); SQLite in
 // WAL mode without a sync per commit, which keeps state across restarts of
 // the process (not of the machine).
 var devServerTuning = []string{
@@ -739,6 +749,7 @@ var devServerTuning = []string{
 	"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
 	"--dynamic-config-value", "system.enableEagerWorkflowStart=true",
 	"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false",
+	"--dynamic-config-value", "frontend.namespaceRPS.visibility=500",
 	"--sqlite-pragma", "journal_mode=wal",
 	"--sqlite-pragma", "synchronous=normal",
 }

@@ -169,8 +169,7 @@ func (a *akuteAPI) findCase(ctx context.Context, query string) (string, error) {
 	return resp.GetExecutions()[0].GetExecution().GetWorkflowId(), nil
 }
 
-// recordUnrouted keeps a delivery in its part of the day's AkuteUnrouted
-// workflows.
+// recordUnrouted keeps a delivery in the day's AkuteUnrouted workflow.
 func (a *akuteAPI) recordUnrouted(ctx context.Context, ev akutewebhook.Event, reason string, body []byte) (string, error) {
 	now := time.Now().UTC()
 	record := workflows.UnroutedEvent{
@@ -181,7 +180,7 @@ func (a *akuteAPI) recordUnrouted(ctx context.Context, ev akutewebhook.Event, re
 	if len(body) <= unroutedBodyLimit && json.Compact(&compact, body) == nil {
 		record.Body = compact.Bytes()
 	}
-	id := workflows.AkuteUnroutedID(now, ev.Key)
+	id := workflows.AkuteUnroutedID(now)
 	_, err := a.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalUnrouted, record, client.StartWorkflowOptions{
 		ID: id, TaskQueue: a.taskQueue,
 	}, workflows.AkuteUnroutedName, workflows.UnroutedInput{Day: now.Format("2006-01-02")})

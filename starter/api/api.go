@@ -46,9 +46,13 @@ type Deps struct {
 	// is needed only with Akute's webhook on.
 	Metrics interface{ Register(prometheus.Collector) }
 
-	// DataConverter reads what a start put in a run's memo (the client's
-	// own, with the codec); nil: the SDK's default.
+	// DataConverter reads what a start put in a run's memo and a send's
+	// result handed over in-process (the client's own, with the codec);
+	// nil: the SDK's default.
 	DataConverter converter.DataConverter
+	// LocalResults hands the answers of sends the starter's own worker ran
+	// to the requests waiting for them (nil: every answer from Temporal).
+	LocalResults *LocalResults
 
 	// The integrations. Nil is off: its routes answer 404 integration_off,
 	// naming the variables that turn it on.
@@ -76,7 +80,7 @@ func New(d Deps) http.Handler {
 	audited := trail{log: d.Audit, app: d.Log}
 	mux := http.NewServeMux()
 	if d.Send != nil {
-		(&sendAPI{Send: *d.Send, temporal: d.Temporal, taskQueue: d.SendTaskQueue, starts: starts, trail: audited, memo: d.memoConverter(), log: d.Log}).routes(mux)
+		(&sendAPI{Send: *d.Send, temporal: d.Temporal, taskQueue: d.SendTaskQueue, starts: starts, trail: audited, payloads: d.payloadConverter(), local: d.LocalResults, log: d.Log}).routes(mux)
 	} else {
 		integrationOff(mux, config.IntegrationSend, config.SendVariables, sendRoutes...)
 	}

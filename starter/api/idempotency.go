@@ -28,8 +28,9 @@ const (
 	memoLeadFingerprint = "lead_fingerprint"
 )
 
-// memoConverter decodes what a start put in a run's memo.
-func (d Deps) memoConverter() converter.DataConverter {
+// payloadConverter decodes what a start put in a run's memo, and a run's
+// result handed over by LocalResults.
+func (d Deps) payloadConverter() converter.DataConverter {
 	if d.DataConverter != nil {
 		return d.DataConverter
 	}
@@ -88,7 +89,7 @@ func (a *sendAPI) sameLead(ctx context.Context, id, runID, fingerprint string) (
 		return true, nil
 	}
 	var theirs string
-	if err := a.memo.FromPayload(payload, &theirs); err != nil {
+	if err := a.payloads.FromPayload(payload, &theirs); err != nil {
 		a.log.LogAttrs(ctx, slog.LevelWarn, "a send's lead fingerprint could not be read: its Idempotency-Key is not checked",
 			slog.String("workflow_id", id), slog.String("error", err.Error()))
 		return true, nil
@@ -114,7 +115,7 @@ func (a *sendAPI) ownedByAnother(desc *workflowservice.DescribeWorkflowExecution
 		return false
 	}
 	var owner string
-	if err := a.memo.FromPayload(payload, &owner); err != nil {
+	if err := a.payloads.FromPayload(payload, &owner); err != nil {
 		return true
 	}
 	return owner != who.name

@@ -35,7 +35,8 @@ type sendAPI struct {
 	taskQueue string
 	starts    *starts
 	trail     trail
-	memo      converter.DataConverter // reads the memos starts wrote
+	payloads  converter.DataConverter // reads the memos starts wrote and results handed over
+	local     *LocalResults           // nil: every answer from Temporal
 	log       *slog.Logger
 }
 
@@ -142,6 +143,12 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 	if !a.trail.record(w, r, "send.start", id) {
 		return
 	}
+	var local *localSend
+	if a.local != nil && a.Eager {
+		var release func()
+		local, release = a.local.expect(id)
+		defer release()
+	}
 	var fingerprint string
 	if key != "" && len(a.EmailHashKey) > 0 {
 		fingerprint = leadFingerprint(a.EmailHashKey, req)
@@ -183,7 +190,7 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), a.Wait)
 	defer cancel()
 	var answer alleviate.Answer
-	err = run.Get(ctx, &answer)
+	err = a.result(ctx, local, run, &answer)
 	var failed *temporal.WorkflowExecutionError
 	switch {
 	case err == nil:
@@ -200,6 +207,30 @@ func (a *sendAPI) send(w http.ResponseWriter, r *http.Request) {
 			"status_url":  "/api/alleviate/send/" + id,
 		})
 	}
+}
+
+// result waits for a send's answer: handed over in-process when this
+// starter's worker runs the send (eager start) and Temporal has recorded its
+// completion, which saves the result's long poll; from Temporal otherwise
+// (another worker runs it, the run failed), or when the local answer is
+// late (half the wait: its task may have failed and gone elsewhere).
+func (a *sendAPI) result(ctx context.Context, local *localSend, run client.WorkflowRun, answer *alleviate.Answer) error {
+	if local != nil {
+		select {
+		case <-local.eager:
+			select {
+			case <-local.done:
+				if local.result != nil {
+					return a.payloads.FromPayloads(local.result, answer)
+				}
+			case <-time.After(a.Wait / 2):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		default: // the run is another worker's
+		}
+	}
+	return run.Get(ctx, answer)
 }
 
 // searchAttributes let operators find sends in the Web UI: by form, by
