@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 )
 
 // The production topology at scale, natively (make test-cluster): Temporal
@@ -57,10 +59,11 @@ var clusterMembers = []serverProcess{
 
 // member is one of the server's processes.
 type member struct {
-	name    string
-	args    []string
-	env     []string
-	metrics string // its Prometheus endpoint
+	name     string
+	args     []string
+	env      []string
+	metrics  string // its Prometheus endpoint
+	frontend string // its frontend's address, if it runs one
 }
 
 // clustered reports whether the stack runs Temporal as a cluster.
@@ -159,14 +162,46 @@ func (s *Stack) serverMembers(topology []serverProcess, common map[string]string
 		for _, svc := range m.services {
 			args = append(args, "--service", svc)
 		}
+		var frontend string
 		if slices.Contains(m.services, "frontend") {
-			frontends = append(frontends, "127.0.0.1:"+env["TEMPORAL_FRONTEND_PORT"])
+			frontend = "127.0.0.1:" + env["TEMPORAL_FRONTEND_PORT"]
+			frontends = append(frontends, frontend)
 		}
 		url := "http://127.0.0.1:" + env["TEMPORAL_METRICS_PORT"] + "/metrics"
 		metrics = append(metrics, url)
-		members = append(members, member{name: m.name, args: args, env: append(os.Environ(), sortedEnv(env)...), metrics: url})
+		members = append(members, member{name: m.name, args: args, env: append(os.Environ(), sortedEnv(env)...),
+			metrics: url, frontend: frontend})
 	}
 	return members, frontends, metrics
+}
+
+// waitFrontends waits until every frontend accepts connections. A client
+// keeps its one gRPC connection for as long as it lives, and the proxy
+// balances connections, not calls: a program that connected while a
+// frontend was still starting would have all its calls on the other.
+func (s *Stack) waitFrontends(ctx context.Context) error {
+	for _, m := range s.members {
+		if m.frontend == "" {
+			continue
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			conn, err := net.DialTimeout("tcp", m.frontend, time.Second)
+			if err == nil {
+				conn.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("devstack: %s does not accept connections at %s: %w", m.name, m.frontend, err)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // TemporalProcesses are the names of the Temporal server's processes:

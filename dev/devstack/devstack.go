@@ -366,7 +366,10 @@ func (s *Stack) RestartTemporal(ctx context.Context) error {
 			}
 		}
 	}
-	return s.WaitTemporal(ctx, 60*time.Second)
+	if err := s.WaitTemporal(ctx, 60*time.Second); err != nil {
+		return err
+	}
+	return s.waitFrontends(ctx)
 }
 
 // WaitTemporal waits until the Temporal server answers health checks.
