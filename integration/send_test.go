@@ -110,47 +110,43 @@ func TestSendReturnsAlleviatesAnswer(t *testing.T) {
 }
 
 // The starter's own worker runs its sends (eager start) and hands each
-// answer to its request once Temporal has recorded it: no send asks
-// Temporal for its result (the frontend's PollWorkflowExecutionHistory).
-func TestEagerSendsAreAnsweredWithoutAskingTemporal(t *testing.T) {
-	if *server != "" {
-		t.Skip("counts the dev server's RPCs")
-	}
+// answer to its request once Temporal has recorded it: no send waits on
+// Temporal for its result (its PollWorkflowExecutionHistory long poll).
+func TestEagerSendsAreAnsweredInProcess(t *testing.T) {
 	resetSandbox(t)
-	startsBefore, pollsBefore := frontendRequests(t, "StartWorkflowExecution"), frontendRequests(t, "PollWorkflowExecutionHistory")
+	inProcess, fromTemporal := sendAnswers(t, "in_process"), sendAnswers(t, "temporal")
 	for range 3 {
 		r := post(t, "/api/alleviate/send", johnDoe, nil)
 		require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
 		assert.EqualValues(t, 139712, r.json(t)["patient_id"], "Alleviate's answer, as Temporal recorded it")
+		status := get(t, "/api/alleviate/send/"+r.header.Get("X-Workflow-Id"))
+		recorded, err := json.Marshal(status.json(t)["answer"].(map[string]any)["body"])
+		require.NoError(t, err)
+		assert.JSONEq(t, string(recorded), string(r.body), "the answer is the one in history")
 	}
-	// The server's counters reach its endpoint every second: its three
-	// starts show first.
-	require.Eventually(t, func() bool { return frontendRequests(t, "StartWorkflowExecution") >= startsBefore+3 },
-		30*time.Second, 200*time.Millisecond, "the server's counters never showed the three starts")
-	assert.Equal(t, pollsBefore, frontendRequests(t, "PollWorkflowExecutionHistory"), "a send asked Temporal for its result")
+	assert.Equal(t, inProcess+3, sendAnswers(t, "in_process"), "each answer from the starter's own worker")
+	assert.Equal(t, fromTemporal, sendAnswers(t, "temporal"), "no send waited on Temporal for its answer")
 }
 
-// frontendRequests is how many requests of one operation the Temporal
-// server's frontend has served.
-func frontendRequests(t *testing.T, operation string) float64 {
+// sendAnswers is the starter's count of answers from one place.
+func sendAnswers(t *testing.T, from string) float64 {
 	t.Helper()
-	resp, err := http.Get(stack.TemporalMetricsURL)
+	req, err := http.NewRequest(http.MethodGet, stack.InternalURL+"/metrics", nil)
+	require.NoError(t, err)
+	resp, err := stack.HTTPClient().Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	require.NoError(t, err)
-	n := 0.0
-	for _, m := range families["service_requests"].GetMetric() {
-		labels := map[string]string{}
+	for _, m := range families["carebridge_starter_send_answers_total"].GetMetric() {
 		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		if labels["operation"] == operation && labels["service_name"] == "frontend" {
-			n += m.GetCounter().GetValue()
+			if l.GetName() == "from" && l.GetValue() == from {
+				return m.GetCounter().GetValue()
+			}
 		}
 	}
-	return n
+	return 0
 }
 
 func TestSendWithSiteName(t *testing.T) {

@@ -43,7 +43,8 @@ type Deps struct {
 	Audit *audit.Log
 	Log   *slog.Logger
 	// Metrics takes the API's own counters (*metrics.Registry is one); it
-	// is needed only with Akute's webhook on.
+	// is needed with Akute's webhook on, and exports the sends' answers by
+	// where they came from when set.
 	Metrics interface{ Register(prometheus.Collector) }
 
 	// DataConverter reads what a start put in a run's memo and a send's
@@ -80,7 +81,12 @@ func New(d Deps) http.Handler {
 	audited := trail{log: d.Audit, app: d.Log}
 	mux := http.NewServeMux()
 	if d.Send != nil {
-		(&sendAPI{Send: *d.Send, temporal: d.Temporal, taskQueue: d.SendTaskQueue, starts: starts, trail: audited, payloads: d.payloadConverter(), local: d.LocalResults, log: d.Log}).routes(mux)
+		answers := newAnswerCounter()
+		if d.Metrics != nil {
+			d.Metrics.Register(answers)
+		}
+		(&sendAPI{Send: *d.Send, temporal: d.Temporal, taskQueue: d.SendTaskQueue, starts: starts, trail: audited,
+			payloads: d.payloadConverter(), local: d.LocalResults, answers: answers, log: d.Log}).routes(mux)
 	} else {
 		integrationOff(mux, config.IntegrationSend, config.SendVariables, sendRoutes...)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -37,10 +38,24 @@ type sendAPI struct {
 	trail     trail
 	payloads  converter.DataConverter // reads the memos starts wrote and results handed over
 	local     *LocalResults           // nil: every answer from Temporal
+	answers   *prometheus.CounterVec  // answers waited for, by where they came from
 	log       *slog.Logger
 }
 
 var sendRoutes = []string{"POST /api/alleviate/send", "GET /api/alleviate/send/{id}"}
+
+// Where a send's answer came from: this starter's own worker, or Temporal.
+const (
+	answerInProcess = "in_process"
+	answerTemporal  = "temporal"
+)
+
+func newAnswerCounter() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "carebridge_starter_send_answers_total",
+		Help: "Sends whose answer a request waited for, by where it came from: in_process (this starter's worker ran the send) or temporal.",
+	}, []string{"from"})
+}
 
 func (a *sendAPI) routes(mux *http.ServeMux) {
 	mux.HandleFunc(sendRoutes[0], a.send)
@@ -221,6 +236,7 @@ func (a *sendAPI) result(ctx context.Context, local *localSend, run client.Workf
 			select {
 			case <-local.done:
 				if local.result != nil {
+					a.answers.WithLabelValues(answerInProcess).Inc()
 					return a.payloads.FromPayloads(local.result, answer)
 				}
 			case <-time.After(a.Wait / 2):
@@ -230,6 +246,7 @@ func (a *sendAPI) result(ctx context.Context, local *localSend, run client.Workf
 		default: // the run is another worker's
 		}
 	}
+	a.answers.WithLabelValues(answerTemporal).Inc()
 	return run.Get(ctx, answer)
 }
 
