@@ -36,6 +36,7 @@ func TestClusterLosesAHistoryHostThenAFrontend(t *testing.T) {
 		}
 		return owned[hosts[0]]+owned[hosts[1]] == historyShards
 	}, 2*time.Minute, 500*time.Millisecond, "the history hosts never shared the %d shards: %v", historyShards, owned)
+	sendsBefore := sendsServed()
 	victim, survivor := hosts[0], hosts[1]
 	if owned[survivor] > owned[victim] {
 		victim, survivor = survivor, victim
@@ -67,9 +68,19 @@ func TestClusterLosesAHistoryHostThenAFrontend(t *testing.T) {
 	l.settle(t, true)
 
 	// The proxy spread the load over both starters.
-	for _, url := range stack.StarterInternalURLs() {
-		assert.Positive(t, metricSum(url+"/metrics", "carebridge_starter_http_requests_total"), "%s served none of it", url)
+	sendsAfter := sendsServed()
+	for i, url := range stack.StarterInternalURLs() {
+		assert.Greater(t, sendsAfter[i], sendsBefore[i], "the starter at %s served none of the sends", url)
 	}
+}
+
+// sendsServed is how many sends each starter has answered.
+func sendsServed() []float64 {
+	var out []float64
+	for _, url := range stack.StarterInternalURLs() {
+		out = append(out, metricSum(url+"/metrics", "carebridge_starter_http_requests_total", "route", "POST /api/alleviate/send"))
+	}
+	return out
 }
 
 // loadMeeting starts a load and kills a process while startLoad still
@@ -88,8 +99,9 @@ func loadMeeting(t *testing.T, name, victim string) *load {
 }
 
 // metricSum is a gauge's or a counter's value at a Prometheus endpoint
-// (the sum over its series), or -1 when it cannot be read.
-func metricSum(url, name string) float64 {
+// (the sum over its series, or over those with the label pairs given), or
+// -1 when it cannot be read.
+func metricSum(url, name string, labelPairs ...string) float64 {
 	resp, err := http.Get(url)
 	if err != nil {
 		return -1
@@ -102,7 +114,17 @@ func metricSum(url, name string) float64 {
 	}
 	sum := 0.0
 	for _, m := range families[name].GetMetric() {
-		sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		matches := true
+		for i := 0; i+1 < len(labelPairs); i += 2 {
+			matches = matches && labels[labelPairs[i]] == labelPairs[i+1]
+		}
+		if matches {
+			sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
 	}
 	return sum
 }

@@ -35,6 +35,10 @@ func main() {
 	flag.Parse()
 
 	levels, capacity := positives("concurrency", *conc), positives("capacity", *capLevels)
+	for name, v := range map[string]int{"sends": *sends, "cases": *cases, "webhook-concurrency": *hookConc,
+		"webhook-rate": *hookRate, "webhook-seconds": *hookSeconds, "unrouted-rate": *unroutedRate, "unrouted-seconds": *unroutedSeconds} {
+		positives(name, strconv.Itoa(v))
+	}
 	root, _ := filepath.Abs(*repo)
 	dir, _ := filepath.Abs(*out)
 	_ = os.MkdirAll(dir, 0o755)

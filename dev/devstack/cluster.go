@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"text/template"
 	"time"
 )
@@ -223,17 +222,6 @@ func (s *Stack) TemporalMetricsURLOf(name string) string {
 		}
 	}
 	return ""
-}
-
-// StartTemporalProcess starts one of the server's processes again (a
-// cluster member after Signal) without waiting for it.
-func (s *Stack) StartTemporalProcess(name string) error {
-	for _, m := range s.members {
-		if m.name == name {
-			return s.spawn(m.name, s.temporalPath, m.args, m.env, nil)
-		}
-	}
-	return fmt.Errorf("devstack: no Temporal process %q (%s)", name, strings.Join(s.TemporalProcesses(), ", "))
 }
 
 // StarterInternalURLs are every starter's internal listener (codec,

@@ -357,6 +357,9 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 // ("failed to initialize current cluster metadata").
 func (s *Stack) RestartTemporal(ctx context.Context) error {
 	for i, m := range s.members {
+		if s.PID(m.name) != 0 {
+			continue // still running (a cluster member that was not stopped)
+		}
 		if err := s.spawn(m.name, s.temporalPath, m.args, m.env, nil); err != nil {
 			return err
 		}
@@ -771,7 +774,9 @@ func upstreamConfigured(name string) bool {
 	return false
 }
 
-// freePort is a port free now, below the kernel's ephemeral ports.
+// freePort is a port free now, below the kernel's ephemeral ports, and
+// not handed out before by this process (a cluster picks dozens before any
+// is bound).
 func freePort() int {
 	port, err := freePortBelow(ephemeralPorts)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -390,12 +391,26 @@ func sortedEnv(env map[string]string) []string {
 	return out
 }
 
-// freePortBelow finds a port below limit that is free now.
+// handedOut are the ports freePortBelow has returned: free when picked,
+// but perhaps not yet bound by whoever got them.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freePortBelow finds a port below limit that is free now and was not
+// handed out before.
 func freePortBelow(limit int) (int, error) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	for range 200 {
 		port := 20000 + rand.IntN(limit-20000)
+		if handedOut.ports[port] {
+			continue
+		}
 		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 			ln.Close()
+			handedOut.ports[port] = true
 			return port, nil
 		}
 	}

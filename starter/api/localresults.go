@@ -135,8 +135,10 @@ func (l *LocalResults) completed(r *workflowservice.RespondWorkflowTaskCompleted
 	if next := reply.GetWorkflowTask().GetTaskToken(); len(next) > 0 {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		l.tokens[string(next)] = s
-		s.tokens = append(s.tokens, string(next))
+		if s.waits > 0 { // nobody waits any more: nothing to keep
+			l.tokens[string(next)] = s
+			s.tokens = append(s.tokens, string(next))
+		}
 		return
 	}
 	s.finish(nil) // failed, continued as new, or waiting on something: Temporal knows

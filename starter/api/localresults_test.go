@@ -75,6 +75,21 @@ func TestLocalResultsHandOverWhatTemporalAccepted(t *testing.T) {
 	assert.Empty(t, l.tokens, "nothing kept once nobody waits")
 }
 
+// A request that stops waiting while the worker still holds the run keeps
+// nothing behind: the tokens of the run's later tasks are not kept.
+func TestLocalResultsKeepNothingOnceNobodyWaits(t *testing.T) {
+	l := NewLocalResults()
+	_, release := l.expect("send-6")
+	eagerStart(l, "send-6", "task-1")
+	held := l.holder([]byte("task-1"))
+	require.NotNil(t, held)
+	release() // the request's wait ended (202) while a local activity runs
+	l.completed(completion("task-1"), &workflowservice.RespondWorkflowTaskCompletedResponse{
+		WorkflowTask: &workflowservice.PollWorkflowTaskQueueResponse{TaskToken: []byte("task-2")}}, nil)
+	assert.Empty(t, l.tokens)
+	assert.Empty(t, l.sends)
+}
+
 func TestLocalResultsAnswerOnceRecorded(t *testing.T) {
 	l := NewLocalResults()
 	send, release := l.expect("send-2")
