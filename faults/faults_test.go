@@ -470,10 +470,13 @@ func TestTemporalRestartedMidLoad(t *testing.T) {
 		return resp.StatusCode == http.StatusServiceUnavailable
 	}, time.Minute, 100*time.Millisecond, "the starter never found Temporal down")
 	l.addCase(t, fmt.Sprintf("%d-down", time.Now().UnixNano()))
-	time.Sleep(3 * time.Second) // Temporal stays down a while
+	// Temporal stays down until the starter has answered a delivery 503
+	// (its wait for Temporal is bounded): a restart quicker than that
+	// bound would otherwise let every delivery through late but whole.
+	require.Eventually(t, func() bool { return l.tally.refused503.Load() > 0 }, time.Minute, 100*time.Millisecond,
+		"while Temporal was down the starter never answered 503")
 	require.NoError(t, stack.RestartTemporal(context.Background()))
 	l.settle(t, false)
-	assert.Positive(t, l.tally.refused503.Load(), "while Temporal was down the starter answered 503")
 }
 
 func TestStarterRestartedMidLoad(t *testing.T) {
