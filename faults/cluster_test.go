@@ -63,6 +63,9 @@ func TestClusterLosesAHistoryHostThenAFrontend(t *testing.T) {
 		frontend = "temporal-frontend-2"
 	}
 	t.Logf("requests served so far: %v; killing %s", served, frontend)
+	for name, n := range served {
+		assert.Positive(t, n, "the proxy gave %s none of the programs' connections", name)
+	}
 	reset(t)
 	l = loadMeeting(t, "frontend-killed", frontend)
 	l.settle(t, true)

@@ -174,10 +174,11 @@ func (s *Stack) serverMembers(topology []serverProcess, common map[string]string
 	return members, frontends, metrics
 }
 
-// waitFrontends waits until every frontend accepts connections. A client
-// keeps its one gRPC connection for as long as it lives, and the proxy
-// balances connections, not calls: a program that connected while a
-// frontend was still starting would have all its calls on the other.
+// waitFrontends waits until every frontend accepts connections, each at
+// its own address. A client keeps its one gRPC connection for as long as it
+// lives, and the proxy balances connections, not calls: a program that
+// connected while a frontend was still starting would have all its calls
+// on the other.
 func (s *Stack) waitFrontends(ctx context.Context) error {
 	for _, m := range s.members {
 		if m.frontend == "" {

@@ -351,10 +351,14 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 }
 
 // RestartTemporal starts Temporal's processes again on the same state and
-// ports (after Signal("temporal", …)) and waits until it answers. In a
-// cluster the first member starts alone: each process writes the cluster's
-// metadata into a new database at its start, and several at once fail
-// ("failed to initialize current cluster metadata").
+// ports (after Signal("temporal", …)) and waits until it answers.
+//
+// In a cluster the first member starts alone, and is waited for at its own
+// address: each process writes the cluster's metadata into a new database
+// at its start, and several at once fail ("failed to initialize current
+// cluster metadata"). Then the rest, and every frontend waited for before
+// anything connects through the proxy: a frontend the proxy found down is
+// skipped for a while, and a client keeps the one connection it got.
 func (s *Stack) RestartTemporal(ctx context.Context) error {
 	for i, m := range s.members {
 		if s.PID(m.name) != 0 {
@@ -363,24 +367,29 @@ func (s *Stack) RestartTemporal(ctx context.Context) error {
 		if err := s.spawn(m.name, s.temporalPath, m.args, m.env, nil); err != nil {
 			return err
 		}
-		if i == 0 && len(s.members) > 1 {
-			if err := s.WaitTemporal(ctx, 60*time.Second); err != nil {
+		if i == 0 && s.clustered() {
+			if err := s.waitTemporalAt(ctx, m.frontend, 60*time.Second); err != nil {
 				return err
 			}
 		}
 	}
-	if err := s.WaitTemporal(ctx, 60*time.Second); err != nil {
+	if err := s.waitFrontends(ctx); err != nil {
 		return err
 	}
-	return s.waitFrontends(ctx)
+	return s.WaitTemporal(ctx, 60*time.Second)
 }
 
 // WaitTemporal waits until the Temporal server answers health checks.
 func (s *Stack) WaitTemporal(ctx context.Context, limit time.Duration) error {
+	return s.waitTemporalAt(ctx, s.TemporalAddr, limit)
+}
+
+// waitTemporalAt waits until a frontend at addr answers.
+func (s *Stack) waitTemporalAt(ctx context.Context, addr string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		opts := s.TemporalClientOptions()
-		opts.Logger = quietLogger{}
+		opts.HostPort, opts.Logger = addr, quietLogger{}
 		c, err := client.Dial(opts)
 		if err == nil {
 			c.Close()
