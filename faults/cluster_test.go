@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -102,32 +100,11 @@ func loadMeeting(t *testing.T, name, victim string) *load {
 }
 
 // metricSum is a gauge's or a counter's value at a Prometheus endpoint
-// (the sum over its series, or over those with the label pairs given), or
-// -1 when it cannot be read.
+// (devstack.MetricSum), or -1 when it cannot be read.
 func metricSum(url, name string, labelPairs ...string) float64 {
-	resp, err := http.Get(url)
+	v, err := devstack.MetricSum(http.DefaultClient, url, name, labelPairs...)
 	if err != nil {
 		return -1
 	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil || families[name] == nil {
-		return -1
-	}
-	sum := 0.0
-	for _, m := range families[name].GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		matches := true
-		for i := 0; i+1 < len(labelPairs); i += 2 {
-			matches = matches && labels[labelPairs[i]] == labelPairs[i+1]
-		}
-		if matches {
-			sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
-		}
-	}
-	return sum
+	return v
 }

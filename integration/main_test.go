@@ -148,6 +148,3 @@ func runCLI(args ...string) (string, error) {
 	out, err := exec.Command(stack.TemporalCLI(), append(args, stack.TemporalCLIArgs()...)...).CombinedOutput()
 	return string(out), err
 }
-
-// dialWithCodec connects to the suite's server with the stack's current
-// codec keys, as an operator's tooling would.

@@ -12,14 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/carebridge/carebridge/clients/alleviate"
+	"github.com/carebridge/carebridge/dev/devstack"
 	"github.com/carebridge/carebridge/fakes/fake"
 	"github.com/carebridge/carebridge/internal/codec"
 	"github.com/carebridge/carebridge/workflows"
@@ -131,22 +130,9 @@ func TestEagerSendsAreAnsweredInProcess(t *testing.T) {
 // sendAnswers is the starter's count of answers from one place.
 func sendAnswers(t *testing.T, from string) float64 {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, stack.InternalURL+"/metrics", nil)
+	n, err := devstack.MetricSum(stack.HTTPClient(), stack.InternalURL+"/metrics", "carebridge_starter_send_answers_total", "from", from)
 	require.NoError(t, err)
-	resp, err := stack.HTTPClient().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	require.NoError(t, err)
-	for _, m := range families["carebridge_starter_send_answers_total"].GetMetric() {
-		for _, l := range m.GetLabel() {
-			if l.GetName() == "from" && l.GetValue() == from {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return n
 }
 
 func TestSendWithSiteName(t *testing.T) {

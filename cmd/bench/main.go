@@ -37,7 +37,7 @@ func main() {
 	levels, capacity := positives("concurrency", *conc), positives("capacity", *capLevels)
 	for name, v := range map[string]int{"sends": *sends, "cases": *cases, "webhook-concurrency": *hookConc,
 		"webhook-rate": *hookRate, "webhook-seconds": *hookSeconds, "unrouted-rate": *unroutedRate, "unrouted-seconds": *unroutedSeconds} {
-		positives(name, strconv.Itoa(v))
+		positive(name, v)
 	}
 	root, _ := filepath.Abs(*repo)
 	dir, _ := filepath.Abs(*out)
@@ -67,11 +67,20 @@ func positives(name, value string) []int {
 	var out []int
 	for _, s := range strings.Split(value, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fmt.Fprintf(os.Stderr, "bench: -%s wants positive integers\n", name)
-			os.Exit(2)
+		if err != nil {
+			n = 0
 		}
-		out = append(out, n)
+		out = append(out, positive(name, n))
 	}
 	return out
+}
+
+// positive is n when it is above zero; otherwise the run stops, naming the
+// flag.
+func positive(name string, n int) int {
+	if n < 1 {
+		fmt.Fprintf(os.Stderr, "bench: -%s wants positive integers\n", name)
+		os.Exit(2)
+	}
+	return n
 }

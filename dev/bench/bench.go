@@ -150,9 +150,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		drive(ctx, 2*c, c, sendTo(sendURL))
 		// The server's counters first: scraping waits for them to settle,
 		// which the CPU meter must not count.
-		counted, cbCPU := scrapeServer(stack.TemporalMetricsURLs), newCPUMeter(ours)
+		counted, cbCPU := scrapeServer(stack.TemporalMetricsURLs()), newCPUMeter(ours)
 		cb := drive(ctx, o.Sends, c, sendTo(sendURL))
-		cbUse, cost := cbCPU.used(), scrapeServer(stack.TemporalMetricsURLs).since(counted)
+		cbUse, cost := cbCPU.used(), scrapeServer(stack.TemporalMetricsURLs()).since(counted)
 		progress("sends at concurrency %d: baseline", c)
 		drive(ctx, 2*c, c, sendTo(baseURL))
 		blCPU := newCPUMeter(theirs)
@@ -201,9 +201,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return report, err
 	}
 	progress("webhooks at %d per second, open loop", o.WebhookRate)
-	counted, hookCPU := scrapeServer(stack.TemporalMetricsURLs), newCPUMeter(ours)
+	counted, hookCPU := scrapeServer(stack.TemporalMetricsURLs()), newCPUMeter(ours)
 	open := hooks.openLoop(ctx, o.WebhookRate, o.WebhookSeconds)
-	hookUse, hookCost := hookCPU.used(), scrapeServer(stack.TemporalMetricsURLs).since(counted)
+	hookUse, hookCost := hookCPU.used(), scrapeServer(stack.TemporalMetricsURLs()).since(counted)
 	if err := hooks.waitApplied(ctx, o.ApplyTimeout); err != nil {
 		return report, err
 	}
@@ -215,7 +215,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 	progress("unrouted Akute deliveries at %d per second, open loop", o.UnroutedRate)
 	unrouted := &unroutedLoad{stack: stack, run: time.Now().UnixNano()}
-	counted, unroutedCPU := scrapeServer(stack.TemporalMetricsURLs), newCPUMeter(ours)
+	counted, unroutedCPU := scrapeServer(stack.TemporalMetricsURLs()), newCPUMeter(ours)
 	t0 = time.Now()
 	unclaimed, retried := unrouted.openLoop(ctx, o.UnroutedRate, o.UnroutedSeconds, o.ApplyTimeout)
 	parts, err := unrouted.waitRecorded(ctx, unclaimed.served(), o.ApplyTimeout)
@@ -223,7 +223,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return report, err
 	}
 	recorded := time.Since(t0)
-	unroutedUse, unroutedCost := unroutedCPU.used(), scrapeServer(stack.TemporalMetricsURLs).since(counted)
+	unroutedUse, unroutedCost := unroutedCPU.used(), scrapeServer(stack.TemporalMetricsURLs()).since(counted)
 	report.Checks = append(report.Checks,
 		fmt.Sprintf("unrouted Akute deliveries at %d/s offered: %d/%d acknowledged 202 (%d attempts refused and retried), all recorded in %d workflows within %s of the first; CPU per delivery: %s",
 			o.UnroutedRate, unclaimed.served(), unclaimed.requests, retried, parts, recorded.Round(time.Millisecond), unroutedUse.per(unclaimed.served())),

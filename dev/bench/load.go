@@ -42,7 +42,6 @@ type request struct {
 	body   []byte
 	header http.Header
 	ok     func(status int) bool
-	answer func(body []byte) // given a successful request's answer (unroutedLoad reads it)
 }
 
 var loadClient = &http.Client{
@@ -66,11 +65,15 @@ func newRecorder(n int) *recorder {
 func (r *recorder) measure(ctx context.Context, req request) {
 	t0 := time.Now()
 	status, _, err := send(ctx, req)
-	d := time.Since(t0)
 	if err != nil || !req.ok(status) {
 		r.failures.Add(1)
 		return
 	}
+	r.record(time.Since(t0))
+}
+
+// record keeps a successful request's latency.
+func (r *recorder) record(d time.Duration) {
 	r.mu.Lock()
 	r.latencies = append(r.latencies, d)
 	r.mu.Unlock()
@@ -106,24 +109,29 @@ func drive(ctx context.Context, n, concurrency int, next func(i int) request) re
 // loop): latencies are what a sender at that rate sees, not a queue's.
 func offer(ctx context.Context, n int, interval time.Duration, next func(i int) request) result {
 	rec := newRecorder(n)
+	sent := pace(ctx, n, interval, func(i int) { rec.measure(ctx, next(i)) })
+	return rec.result(sent)
+}
+
+// pace starts do(0) … do(n-1), one every interval, each in its own
+// goroutine whatever the others' progress, waits for them, and says how
+// many it started (fewer when ctx ends).
+func pace(ctx context.Context, n int, interval time.Duration, do func(i int)) int {
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	sent := 0
-	for ; sent < n; sent++ {
-		if sent > 0 {
+	for i := range n {
+		if i > 0 {
 			select {
 			case <-ctx.Done():
-				wg.Wait()
-				return rec.result(sent)
+				return i
 			case <-tick.C:
 			}
 		}
-		req := next(sent)
-		wg.Go(func() { rec.measure(ctx, req) })
+		wg.Go(func() { do(i) })
 	}
-	wg.Wait()
-	return rec.result(n)
+	return n
 }
 
 // loadKey is the load's API key (the baseline ignores it).

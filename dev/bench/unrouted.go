@@ -33,17 +33,19 @@ func (u *unroutedLoad) request(i int) request {
 	header := http.Header{}
 	header.Set(akutewebhook.Header, akutewebhook.Sign([]byte(secret), time.Now(), body))
 	return request{url: u.stack.StarterURL + "/webhooks/akute", body: body, header: header,
-		ok: func(s int) bool { return s == http.StatusAccepted },
-		answer: func(b []byte) {
-			var a struct {
-				WorkflowID string `json:"workflow_id"`
-			}
-			if json.Unmarshal(b, &a) == nil && a.WorkflowID != "" {
-				u.mu.Lock()
-				u.kept[a.WorkflowID] = true
-				u.mu.Unlock()
-			}
-		}}
+		ok: func(s int) bool { return s == http.StatusAccepted }}
+}
+
+// keep remembers the workflow an acknowledgement names.
+func (u *unroutedLoad) keep(answer []byte) {
+	var a struct {
+		WorkflowID string `json:"workflow_id"`
+	}
+	if json.Unmarshal(answer, &a) == nil && a.WorkflowID != "" {
+		u.mu.Lock()
+		u.kept[a.WorkflowID] = true
+		u.mu.Unlock()
+	}
 }
 
 // openLoop offers perSecond deliveries a second for seconds, each retried
@@ -56,36 +58,21 @@ func (u *unroutedLoad) openLoop(ctx context.Context, perSecond, seconds int, lim
 	n := perSecond * seconds
 	rec := newRecorder(n)
 	var refused atomic.Int64
-	var wg sync.WaitGroup
-	tick := time.NewTicker(time.Second / time.Duration(perSecond))
-	defer tick.Stop()
-	for i := range n {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return rec.result(i), int(refused.Load())
-			case <-tick.C:
+	sent := pace(ctx, n, time.Second/time.Duration(perSecond), func(i int) {
+		t0, deadline := time.Now(), time.Now().Add(limit)
+		for time.Now().Before(deadline) && ctx.Err() == nil {
+			req := u.request(i)
+			if status, answer, err := send(ctx, req); err == nil && req.ok(status) {
+				u.keep(answer)
+				rec.record(time.Since(t0))
+				return
 			}
+			refused.Add(1)
+			time.Sleep(time.Second)
 		}
-		wg.Go(func() {
-			t0, deadline := time.Now(), time.Now().Add(limit)
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				req := u.request(i)
-				if status, body, err := send(ctx, req); err == nil && req.ok(status) {
-					req.answer(body)
-					rec.mu.Lock()
-					rec.latencies = append(rec.latencies, time.Since(t0))
-					rec.mu.Unlock()
-					return
-				}
-				refused.Add(1)
-				time.Sleep(time.Second)
-			}
-			rec.failures.Add(1)
-		})
-	}
-	wg.Wait()
-	return rec.result(n), int(refused.Load())
+		rec.failures.Add(1)
+	})
+	return rec.result(sent), int(refused.Load())
 }
 
 // waitRecorded waits until the workflows that kept the deliveries count

@@ -148,9 +148,9 @@ func findNginx() (string, error) {
 
 // serverMembers makes the server's processes from their common
 // environment: each its own ports; in a cluster every one names the proxy
-// as the cluster's address. It returns them, the frontends' addresses and
-// the members' metrics endpoints.
-func (s *Stack) serverMembers(topology []serverProcess, common map[string]string) (members []member, frontends, metrics []string) {
+// as the cluster's address.
+func (s *Stack) serverMembers(topology []serverProcess, common map[string]string) []member {
+	var members []member
 	for _, m := range topology {
 		env := serverPorts()
 		maps.Copy(env, common)
@@ -164,14 +164,32 @@ func (s *Stack) serverMembers(topology []serverProcess, common map[string]string
 		var frontend string
 		if slices.Contains(m.services, "frontend") {
 			frontend = "127.0.0.1:" + env["TEMPORAL_FRONTEND_PORT"]
-			frontends = append(frontends, frontend)
 		}
-		url := "http://127.0.0.1:" + env["TEMPORAL_METRICS_PORT"] + "/metrics"
-		metrics = append(metrics, url)
 		members = append(members, member{name: m.name, args: args, env: append(os.Environ(), sortedEnv(env)...),
-			metrics: url, frontend: frontend})
+			metrics: "http://127.0.0.1:" + env["TEMPORAL_METRICS_PORT"] + "/metrics", frontend: frontend})
 	}
-	return members, frontends, metrics
+	return members
+}
+
+// frontends are the addresses of the server's frontends.
+func (s *Stack) frontends() []string {
+	var out []string
+	for _, m := range s.members {
+		if m.frontend != "" {
+			out = append(out, m.frontend)
+		}
+	}
+	return out
+}
+
+// TemporalMetricsURLs are the Prometheus endpoints of every one of the
+// server's processes (one, or a cluster's members').
+func (s *Stack) TemporalMetricsURLs() []string {
+	var urls []string
+	for _, m := range s.members {
+		urls = append(urls, m.metrics)
+	}
+	return urls
 }
 
 // waitFrontends waits until every frontend accepts connections, each at
@@ -180,19 +198,16 @@ func (s *Stack) serverMembers(topology []serverProcess, common map[string]string
 // connected while a frontend was still starting would have all its calls
 // on the other.
 func (s *Stack) waitFrontends(ctx context.Context) error {
-	for _, m := range s.members {
-		if m.frontend == "" {
-			continue
-		}
+	for _, addr := range s.frontends() {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			conn, err := net.DialTimeout("tcp", m.frontend, time.Second)
+			conn, err := net.DialTimeout("tcp", addr, time.Second)
 			if err == nil {
 				conn.Close()
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("devstack: %s does not accept connections at %s: %w", m.name, m.frontend, err)
+				return fmt.Errorf("devstack: the frontend at %s does not accept connections: %w", addr, err)
 			}
 			select {
 			case <-ctx.Done():
@@ -215,7 +230,7 @@ func (s *Stack) TemporalProcesses() []string {
 }
 
 // TemporalMetricsURLOf is one of the server's processes' Prometheus
-// endpoint ("" for the dev server's, which is TemporalMetricsURL).
+// endpoint, or "".
 func (s *Stack) TemporalMetricsURLOf(name string) string {
 	for _, m := range s.members {
 		if m.name == name {
@@ -235,27 +250,11 @@ func (s *Stack) StarterInternalURLs() []string {
 	return urls
 }
 
-// starterNames are the starters' process names: "starter", "starter-2".
+// starterNames are the starters' process names: "starter", "starter-2", ...
 func (s *Stack) starterNames() []string {
-	if s.clustered() {
-		return []string{"starter", "starter-2"}
+	names := []string{"starter"}
+	for i := 2; i <= len(s.starterAddrs); i++ {
+		names = append(names, fmt.Sprintf("starter-%d", i))
 	}
-	return []string{"starter"}
-}
-
-// startOtherStarters starts the starters beyond the first (the cluster's),
-// each on its own listeners.
-func (s *Stack) startOtherStarters(ctx context.Context) error {
-	for i, name := range s.starterNames()[1:] {
-		addr, internal := s.starterAddrs[i+1], s.internalAddrs[i+1]
-		env := append(append([]string{}, s.env...), "CAREBRIDGE_HTTP_ADDR="+addr, "CAREBRIDGE_INTERNAL_ADDR="+internal)
-		env = append(env, s.programIdentity(StarterClient)...)
-		if err := s.spawn(name, filepath.Join(s.bin, "starter"), nil, env, nil); err != nil {
-			return err
-		}
-		if err := s.waitHealthy(ctx, name, s.scheme()+"://"+addr+"/healthz"); err != nil {
-			return err
-		}
-	}
-	return nil
+	return names
 }

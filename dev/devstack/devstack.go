@@ -95,15 +95,14 @@ type Stack struct {
 	// cluster's proxy.
 	TemporalAddr string
 	// TemporalMetricsURL is the Temporal server's Prometheus endpoint (the
-	// first member's, in a cluster); TemporalMetricsURLs are every member's.
-	TemporalMetricsURL  string
-	TemporalMetricsURLs []string
-	UIURL               string
-	StarterURL          string // the public listener: API and webhooks (the proxy's, in a cluster)
-	InternalURL         string // the (first) starter's internal listener: codec, metrics, readiness
-	starterAddrs        []string
-	internalAddrs       []string // the starters' own listeners, host:port
-	SandboxURL          string
+	// first member's, in a cluster; TemporalMetricsURLs has every member's).
+	TemporalMetricsURL string
+	UIURL              string
+	StarterURL         string // the public listener: API and webhooks (the proxy's, in a cluster)
+	InternalURL        string // the (first) starter's internal listener: codec, metrics, readiness
+	starterAddrs       []string
+	internalAddrs      []string // the starters' own listeners, host:port
+	SandboxURL         string
 	// WorkerMetricsURL is the worker's Prometheus endpoint.
 	WorkerMetricsURL string
 	env              []string          // the worker's and starter's environment
@@ -169,9 +168,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.build(ctx); err != nil {
 		return nil, err
 	}
-	scheme := "http"
+	scheme := s.scheme()
 	if opts.Production {
-		scheme = "https"
 		s.clientEnv["SSL_CERT_FILE"] = s.ca.File // Go's programs (the sandbox, the CLI's codec calls) trust the CA
 	}
 	starterPort := opts.StarterPort
@@ -278,11 +276,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
-	if err := s.StartStarter(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.startOtherStarters(ctx); err != nil {
-		return nil, err
+	for i := range s.starterAddrs {
+		if err := s.startStarter(ctx, i); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return s, nil
@@ -324,7 +321,6 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 	s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	metricsPort := freePort()
 	s.TemporalMetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
-	s.TemporalMetricsURLs = []string{s.TemporalMetricsURL}
 	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", fmt.Sprint(port), "--metrics-port", fmt.Sprint(metricsPort),
 		"--db-filename", filepath.Join(s.opts.DataDir, "temporal.db"),
@@ -346,7 +342,7 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		args = append(args, "--ui-port", fmt.Sprint(ui), "--ui-codec-endpoint", s.InternalURL+"/codec")
 		s.UIURL = fmt.Sprintf("http://127.0.0.1:%d", ui)
 	}
-	s.members = []member{{name: "temporal", args: args, env: os.Environ()}}
+	s.members = []member{{name: "temporal", args: args, env: os.Environ(), metrics: s.TemporalMetricsURL}}
 	return s.RestartTemporal(ctx)
 }
 
@@ -573,13 +569,20 @@ func (s *Stack) StartWorker() error {
 	return s.spawn("worker", filepath.Join(s.bin, "worker"), nil, append(slices.Clone(s.env), s.programIdentity(WorkerClient)...), nil)
 }
 
-// StartStarter starts (or restarts) the starter and waits for /healthz.
-func (s *Stack) StartStarter(ctx context.Context) error {
-	env := append(slices.Clone(s.env), s.programIdentity(StarterClient)...)
-	if err := s.spawn("starter", filepath.Join(s.bin, "starter"), nil, env, nil); err != nil {
+// StartStarter starts (or restarts) the (first) starter and waits for
+// /healthz.
+func (s *Stack) StartStarter(ctx context.Context) error { return s.startStarter(ctx, 0) }
+
+// startStarter starts starter i ("starter", "starter-2", ...) on its own
+// listeners and waits for /healthz.
+func (s *Stack) startStarter(ctx context.Context, i int) error {
+	name, addr := s.starterNames()[i], s.starterAddrs[i]
+	env := append(slices.Clone(s.env), "CAREBRIDGE_HTTP_ADDR="+addr, "CAREBRIDGE_INTERNAL_ADDR="+s.internalAddrs[i])
+	env = append(env, s.programIdentity(StarterClient)...)
+	if err := s.spawn(name, filepath.Join(s.bin, "starter"), nil, env, nil); err != nil {
 		return err
 	}
-	return s.waitHealthy(ctx, "starter", s.scheme()+"://"+s.starterAddrs[0]+"/healthz")
+	return s.waitHealthy(ctx, name, s.scheme()+"://"+addr+"/healthz")
 }
 
 // scheme is the programs' listeners' scheme.
@@ -782,23 +785,6 @@ func upstreamConfigured(name string) bool {
 	}
 	return false
 }
-
-// freePort is a port free now, below the kernel's ephemeral ports, and
-// not handed out before by this process (a cluster picks dozens before any
-// is bound).
-func freePort() int {
-	port, err := freePortBelow(ephemeralPorts)
-	if err != nil {
-		panic(err)
-	}
-	return port
-}
-
-// ephemeralPorts is where the kernel's ephemeral ports begin (Linux's
-// default ip_local_port_range): a port picked below it, ahead of its bind,
-// is never taken meanwhile by an outbound connection (Temporal's to
-// PostgreSQL and to itself), as 37843 once was in CI.
-const ephemeralPorts = 32768
 
 type quietLogger struct{}
 

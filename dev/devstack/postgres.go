@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -14,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -251,17 +248,16 @@ func (s *Stack) startTemporalServer(ctx context.Context) error {
 		topology = clusterMembers
 		s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", freePort()) // the proxy's
 	}
-	var frontends []string
-	s.members, frontends, s.TemporalMetricsURLs = s.serverMembers(topology, env)
+	s.members = s.serverMembers(topology, env)
 	if s.clustered() {
-		if err := s.startProxy(proxyConfig{TemporalListen: s.TemporalAddr, Frontends: frontends,
+		if err := s.startProxy(proxyConfig{TemporalListen: s.TemporalAddr, Frontends: s.frontends(),
 			StarterListen: strings.TrimPrefix(s.StarterURL, "http://"), Starters: s.starterAddrs}); err != nil {
 			return err
 		}
 	} else {
-		s.TemporalAddr = frontends[0]
+		s.TemporalAddr = s.members[0].frontend
 	}
-	s.TemporalMetricsURL = s.TemporalMetricsURLs[0]
+	s.TemporalMetricsURL = s.members[0].metrics
 	if err := s.RestartTemporal(ctx); err != nil {
 		return err
 	}
@@ -389,30 +385,4 @@ func sortedEnv(env map[string]string) []string {
 		out = append(out, k+"="+env[k])
 	}
 	return out
-}
-
-// handedOut are the ports freePortBelow has returned: free when picked,
-// but perhaps not yet bound by whoever got them.
-var handedOut = struct {
-	sync.Mutex
-	ports map[int]bool
-}{ports: map[int]bool{}}
-
-// freePortBelow finds a port below limit that is free now and was not
-// handed out before.
-func freePortBelow(limit int) (int, error) {
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for range 200 {
-		port := 20000 + rand.IntN(limit-20000)
-		if handedOut.ports[port] {
-			continue
-		}
-		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			ln.Close()
-			handedOut.ports[port] = true
-			return port, nil
-		}
-	}
-	return 0, fmt.Errorf("devstack: no free port below %d", limit)
 }
